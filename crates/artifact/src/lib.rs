@@ -1,0 +1,30 @@
+//! The one library every gmmn-sim stage shares.
+//!
+//! * [`Manifest`]: the `<file>.meta.yaml` sidecar of every artifact (kind, schema version,
+//!   producer, params, inputs with their sha256, the data file's sha256, shape, counts, seed,
+//!   creation time), and [`open_artifact`], the reader that refuses anything unverified.
+//! * [`OutputSet`]: atomic, all-or-nothing writes of a stage's outputs (temporary file in the
+//!   same directory, fsync, rename; manifests last).
+//! * [`GenotypeMatrix`] and [`VariantTable`]: haplotypes x SNPs and their Parquet layouts
+//!   (documented for polars/pyarrow users in `schemas/parquet-layouts.md`).
+
+mod error;
+mod genotype;
+mod hash;
+mod manifest;
+mod output;
+mod variants;
+
+pub use error::ArtifactError;
+pub use genotype::{
+    allele_counts_of_rows, read_genotypes_parquet, GenotypeMatrix, GenotypeParquetWriter,
+    HaplotypeLabel, GENOTYPES_COLUMN, ROW_GROUP_HAPLOTYPES,
+};
+pub use hash::{sha256_file, HashingWriter};
+pub use manifest::{
+    manifest_path, open_artifact, ArtifactKind, FileRef, Manifest, Producer, SCHEMA_VERSION,
+};
+pub use output::OutputSet;
+pub use variants::{read_variants_parquet, write_variants_parquet, Variant, VariantTable};
+
+pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;

@@ -1,0 +1,967 @@
+//! `gmmn-ingest`: VCF (plain, gzip, bgzip) -> genotype Parquet + variants Parquet.
+//!
+//! The VCF is streamed once. Kept SNPs are held bit-packed, SNP-major (1 bit per allele: 63 MB
+//! for 100,000 SNPs x 5,008 haplotypes) and transposed to haplotype rows 256 at a time while
+//! the Parquet file is written, so the byte matrix never exists whole in memory.
+
+mod gt;
+mod input;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use artifact::{
+    write_variants_parquet, ArtifactError, ArtifactKind, FileRef, GenotypeParquetWriter,
+    HaplotypeLabel, Manifest, OutputSet, Producer, Variant, VariantTable,
+};
+use indicatif::ProgressBar;
+use noodles_vcf as vcf;
+
+pub use gt::{parse_gt, Gt, GtError};
+pub use input::Compression;
+
+pub const GENOTYPES_FILE: &str = "genotypes.parquet";
+pub const VARIANTS_FILE: &str = "variants.parquet";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {}{message}", location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
+    At {
+        path: PathBuf,
+        location: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Options(String),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+}
+
+impl IngestError {
+    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
+        IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn at(path: &Path, line: Option<u64>, message: impl Into<String>) -> Self {
+        IngestError::At {
+            path: path.to_path_buf(),
+            location: line.map(|l| format!("line {l}")),
+            message: message.into(),
+        }
+    }
+
+    fn at_loc(path: &Path, location: &Location, message: impl Into<String>) -> Self {
+        IngestError::At {
+            path: path.to_path_buf(),
+            location: Some(location.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// An error of the decompressor or of noodles' record reader at `line`.
+    pub(crate) fn read(path: &Path, line: u64, e: io::Error) -> Self {
+        let message = match e.kind() {
+            io::ErrorKind::UnexpectedEof => format!(
+                "the file ends in the middle of a record or of a compressed block (truncated?): {e}"
+            ),
+            _ => e.to_string(),
+        };
+        IngestError::at(path, Some(line), message)
+    }
+}
+
+/// Where a record is: its line when the file is read from the start, else its site (index query).
+enum Location {
+    Line(u64),
+    Site(String, u64),
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Line(l) => write!(f, "line {l}"),
+            Location::Site(c, p) => write!(f, "record at {c}:{p}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingPolicy {
+    /// A missing allele anywhere is an error naming the record and sample.
+    Error,
+    /// Drop variants with any missing allele (counted as `missing`).
+    DropVariant,
+}
+
+impl MissingPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissingPolicy::Error => "error",
+            MissingPolicy::DropVariant => "drop-variant",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// `CHR`, `CHR:START-END` or `CHR:START-` (1-based, inclusive).
+    pub region: Option<String>,
+    /// One sample id per line; only these samples are kept (in VCF order).
+    pub samples_file: Option<PathBuf>,
+    /// Keep SNPs whose minor allele frequency (over the kept haplotypes) is at least this.
+    pub min_maf: f64,
+    /// Stop after this many kept SNPs.
+    pub max_snps: Option<usize>,
+    pub missing: MissingPolicy,
+    /// Treat unphased heterozygous calls (`0/1`) as phased in the order written.
+    pub allow_unphased: bool,
+    /// Decompression worker threads for bgzip input.
+    pub threads: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            region: None,
+            samples_file: None,
+            min_maf: 0.0,
+            max_snps: None,
+            missing: MissingPolicy::Error,
+            allow_unphased: false,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// Records seen and why each skipped one was skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkipCounts {
+    pub multiallelic: u64,
+    /// REF or ALT not a single base (indels, symbolic and breakend alleles, `*`).
+    pub not_snp: u64,
+    /// ALT is `.` (monomorphic reference site).
+    pub no_alt: u64,
+    /// At least one missing allele (with `--missing drop-variant`).
+    pub missing: u64,
+    pub below_maf: u64,
+    /// Outside `--region` (when the file has no index and is scanned).
+    pub outside_region: u64,
+}
+
+impl SkipCounts {
+    pub fn as_pairs(&self) -> [(&'static str, u64); 6] {
+        [
+            ("multiallelic", self.multiallelic),
+            ("not_snp", self.not_snp),
+            ("no_alt", self.no_alt),
+            ("missing", self.missing),
+            ("below_maf", self.below_maf),
+            ("outside_region", self.outside_region),
+        ]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.as_pairs().iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl std::fmt::Display for SkipCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .as_pairs()
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Kept SNPs, bit-packed SNP-major: SNP j's haplotype h is bit h%64 of word
+/// `j * words_per_snp + h / 64`.
+pub struct PackedSnps {
+    pub words_per_snp: usize,
+    pub words: Vec<u64>,
+}
+
+impl PackedSnps {
+    pub fn n_snps(&self) -> usize {
+        self.words.len().checked_div(self.words_per_snp).unwrap_or(0)
+    }
+
+    pub fn get(&self, snp: usize, hap: usize) -> u8 {
+        ((self.words[snp * self.words_per_snp + hap / 64] >> (hap % 64)) & 1) as u8
+    }
+
+    /// Rows `h0..h0+n` as bytes, haplotype-major (n x n_snps). `h0` must be a multiple of 64.
+    pub fn haplotype_rows(&self, h0: usize, n: usize) -> Vec<u8> {
+        debug_assert_eq!(h0 % 64, 0);
+        let m = self.n_snps();
+        let mut out = vec![0u8; n * m];
+        let w0 = h0 / 64;
+        let n_words = n.div_ceil(64);
+        for j in 0..m {
+            let base = j * self.words_per_snp + w0;
+            for w in 0..n_words {
+                let mut word = self.words[base + w];
+                // Visit only the set bits: genotype matrices are mostly REF.
+                while word != 0 {
+                    let b = word.trailing_zeros() as usize;
+                    let h = w * 64 + b;
+                    if h < n {
+                        out[h * m + j] = 1;
+                    }
+                    word &= word - 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What one pass over the VCF produced.
+pub struct Ingested {
+    pub labels: Vec<HaplotypeLabel>,
+    pub n_samples: usize,
+    pub variants: Vec<Variant>,
+    pub alt_counts: Vec<u64>,
+    pub snps: PackedSnps,
+    pub records: u64,
+    pub skipped: SkipCounts,
+    pub stopped_at_max_snps: bool,
+    pub compression: Compression,
+    /// The index file used for `--region`, if any.
+    pub index: Option<PathBuf>,
+}
+
+/// `--region` parsed.
+struct RegionFilter {
+    text: String,
+    region: noodles_core::Region,
+}
+
+impl RegionFilter {
+    fn parse(text: &str) -> Result<Self, IngestError> {
+        let region = text.parse::<noodles_core::Region>().map_err(|e| {
+            IngestError::Options(format!(
+                "--region `{text}`: {e} (expected CHR, CHR:START-END or CHR:START-)"
+            ))
+        })?;
+        Ok(RegionFilter {
+            text: text.to_string(),
+            region,
+        })
+    }
+
+    fn contains(&self, chrom: &str, pos: noodles_core::Position) -> bool {
+        self.region.name() == chrom.as_bytes() && self.region.interval().contains(pos)
+    }
+}
+
+fn validate(opts: &IngestOptions) -> Result<(), IngestError> {
+    if !(0.0..=0.5).contains(&opts.min_maf) {
+        return Err(IngestError::Options(format!(
+            "--min-maf {} is outside [0, 0.5]",
+            opts.min_maf
+        )));
+    }
+    if opts.max_snps == Some(0) {
+        return Err(IngestError::Options("--max-snps must be at least 1".into()));
+    }
+    Ok(())
+}
+
+/// Read the `--samples` file: one id per line; blank lines ignored; duplicates are an error.
+fn read_samples_file(path: &Path) -> Result<Vec<(String, u64)>, IngestError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IngestError::io(path, e))?;
+    let mut seen = HashMap::new();
+    let mut ids = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        let id = line.trim();
+        if id.is_empty() {
+            continue;
+        }
+        if id.contains(char::is_whitespace) {
+            return Err(IngestError::at(
+                path,
+                Some(line_no),
+                format!("`{id}`: one sample id per line expected"),
+            ));
+        }
+        if let Some(prev) = seen.insert(id.to_string(), line_no) {
+            return Err(IngestError::at(
+                path,
+                Some(line_no),
+                format!("sample `{id}` listed twice (first on line {prev})"),
+            ));
+        }
+        ids.push((id.to_string(), line_no));
+    }
+    if ids.is_empty() {
+        return Err(IngestError::at(path, None, "no sample ids in the file"));
+    }
+    Ok(ids)
+}
+
+/// Check the raw header text for what noodles reports poorly: the #CHROM line and duplicate
+/// sample names (with their columns).
+fn check_header_text(path: &Path, raw: &str) -> Result<(), IngestError> {
+    let mut chrom_line = None;
+    for (i, line) in raw.lines().enumerate() {
+        if line.starts_with("#CHROM") {
+            chrom_line = Some((i as u64 + 1, line));
+        }
+    }
+    let Some((line_no, line)) = chrom_line else {
+        return Err(IngestError::at(
+            path,
+            None,
+            "no `#CHROM` header line: not a complete VCF header",
+        ));
+    };
+    let cols: Vec<&str> = line.split('\t').collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (c, name) in cols.iter().enumerate().skip(9) {
+        if let Some(prev) = seen.insert(name, c + 1) {
+            return Err(IngestError::at(
+                path,
+                Some(line_no),
+                format!("duplicate sample name `{name}` (columns {prev} and {})", c + 1),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One pass over the VCF: keep biallelic SNPs of the selected samples.
+pub fn read_vcf(
+    path: &Path,
+    opts: &IngestOptions,
+    progress: &ProgressBar,
+) -> Result<Ingested, IngestError> {
+    validate(opts)?;
+    let region = opts.region.as_deref().map(RegionFilter::parse).transpose()?;
+    let compression = input::detect(path)?;
+    let mut stream = input::open_stream(path, compression, opts.threads)?;
+    input::check_vcf_start(path, &mut *stream)?;
+    if compression == Compression::Bgzf && !input::has_bgzf_eof_marker(path)? {
+        tracing::warn!(
+            "{}: no BGZF end-of-file marker: the file may be truncated",
+            path.display()
+        );
+    }
+
+    // Header: read the raw text ourselves to know its line count and give line numbers.
+    let mut reader = vcf::io::Reader::new(stream);
+    let mut raw = String::new();
+    {
+        use std::io::Read;
+        reader
+            .header_reader()
+            .read_to_string(&mut raw)
+            .map_err(|e| IngestError::read(path, 1, e))?;
+    }
+    let header_lines = raw.lines().count() as u64;
+    check_header_text(path, &raw)?;
+    let header: vcf::Header = raw
+        .parse()
+        .map_err(|e| IngestError::at(path, None, format!("invalid VCF header: {e}")))?;
+    let header_samples: Vec<String> = header.sample_names().iter().cloned().collect();
+    if header_samples.is_empty() {
+        return Err(IngestError::at(
+            path,
+            Some(header_lines),
+            "no sample columns: a sites-only VCF holds no haplotypes",
+        ));
+    }
+
+    let selected = select_samples(path, &header_samples, opts.samples_file.as_deref())?;
+    let mut state = RecordState::new(path, &header_samples, selected, opts);
+
+    // With a region and an index beside a bgzip file, seek; otherwise scan and filter.
+    let index = match (&region, compression) {
+        (Some(_), Compression::Bgzf) => find_index(path),
+        _ => None,
+    };
+    let mut record = vcf::Record::default();
+    if let (Some(region), Some(index_path)) = (&region, &index) {
+        drop(reader);
+        let idx = read_index(index_path)?;
+        let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+        let mut reader = vcf::io::Reader::new(noodles_bgzf::io::Reader::new(file));
+        reader
+            .read_header()
+            .map_err(|e| IngestError::read(path, 1, e))?;
+        let mut query = match reader.query(&header, &idx, &region.region) {
+            Ok(q) => q,
+            Err(e) => {
+                return Err(IngestError::Options(format!(
+                    "--region {}: {e} (index {})",
+                    region.text,
+                    index_path.display()
+                )))
+            }
+        };
+        loop {
+            let n = query.read_record(&mut record).map_err(|e| {
+                IngestError::at(path, None, format!("after {} records of the region: {e}", state.records))
+            })?;
+            if n == 0 || !state.take(&record, None, None, progress)? {
+                break;
+            }
+        }
+    } else {
+        let mut line = header_lines;
+        loop {
+            let n = reader
+                .read_record(&mut record)
+                .map_err(|e| IngestError::read(path, line + 1, e))?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            if !state.take(&record, Some(line), region.as_ref(), progress)? {
+                break;
+            }
+        }
+    }
+    progress.set_position(state.records);
+    state.finish(compression, index)
+}
+
+fn select_samples(
+    path: &Path,
+    header_samples: &[String],
+    samples_file: Option<&Path>,
+) -> Result<Vec<bool>, IngestError> {
+    let Some(file) = samples_file else {
+        return Ok(vec![true; header_samples.len()]);
+    };
+    let wanted = read_samples_file(file)?;
+    let position: HashMap<&str, usize> = header_samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    let mut selected = vec![false; header_samples.len()];
+    for (id, line) in &wanted {
+        match position.get(id.as_str()) {
+            Some(&i) => selected[i] = true,
+            None => {
+                return Err(IngestError::at(
+                    file,
+                    Some(*line),
+                    format!("sample `{id}` is not in {}", path.display()),
+                ))
+            }
+        }
+    }
+    Ok(selected)
+}
+
+fn find_index(path: &Path) -> Option<PathBuf> {
+    ["tbi", "csi"].iter().find_map(|ext| {
+        let mut name = path.file_name()?.to_os_string();
+        name.push(format!(".{ext}"));
+        let p = path.with_file_name(name);
+        p.exists().then_some(p)
+    })
+}
+
+fn read_index(path: &Path) -> Result<Box<dyn noodles_csi::BinningIndex>, IngestError> {
+    let is_tbi = path.extension().is_some_and(|e| e == "tbi");
+    let res: io::Result<Box<dyn noodles_csi::BinningIndex>> = if is_tbi {
+        noodles_tabix::fs::read(path).map(|i| Box::new(i) as _)
+    } else {
+        noodles_csi::fs::read(path).map(|i| Box::new(i) as _)
+    };
+    res.map_err(|e| IngestError::at(path, None, format!("unreadable index: {e}")))
+}
+
+/// The per-record work of [`read_vcf`], with its running state.
+struct RecordState<'a> {
+    path: &'a Path,
+    header_samples: &'a [String],
+    selected: Vec<bool>,
+    opts: &'a IngestOptions,
+    /// Ploidy of each selected sample, fixed by the first SNP record.
+    ploidy: Option<Vec<u8>>,
+    n_haplotypes: usize,
+    words_per_snp: usize,
+    row: Vec<u64>,
+    words: Vec<u64>,
+    variants: Vec<Variant>,
+    alt_counts: Vec<u64>,
+    records: u64,
+    skipped: SkipCounts,
+    stopped_at_max_snps: bool,
+    seen_sites: HashSet<(String, u64, String, String)>,
+}
+
+impl<'a> RecordState<'a> {
+    fn new(
+        path: &'a Path,
+        header_samples: &'a [String],
+        selected: Vec<bool>,
+        opts: &'a IngestOptions,
+    ) -> Self {
+        RecordState {
+            path,
+            header_samples,
+            selected,
+            opts,
+            ploidy: None,
+            n_haplotypes: 0,
+            words_per_snp: 0,
+            row: Vec::new(),
+            words: Vec::new(),
+            variants: Vec::new(),
+            alt_counts: Vec::new(),
+            records: 0,
+            skipped: SkipCounts::default(),
+            stopped_at_max_snps: false,
+            seen_sites: HashSet::new(),
+        }
+    }
+
+    /// Process one record; false once `--max-snps` is reached.
+    fn take(
+        &mut self,
+        record: &vcf::Record,
+        line: Option<u64>,
+        region: Option<&RegionFilter>,
+        progress: &ProgressBar,
+    ) -> Result<bool, IngestError> {
+        self.records += 1;
+        if self.records.is_multiple_of(4096) {
+            progress.set_position(self.records);
+        }
+        let chrom = record.reference_sequence_name();
+        let loc_line = |l: Option<u64>| l.map(Location::Line);
+        let pos = match record.variant_start() {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                let loc = loc_line(line).unwrap_or(Location::Site(chrom.to_string(), 0));
+                return Err(IngestError::at_loc(
+                    self.path,
+                    &loc,
+                    format!("POS is not a positive integer: {e}"),
+                ));
+            }
+            None => {
+                let loc = loc_line(line).unwrap_or(Location::Site(chrom.to_string(), 0));
+                return Err(IngestError::at_loc(self.path, &loc, "POS is missing"));
+            }
+        };
+        let loc = loc_line(line).unwrap_or_else(|| Location::Site(chrom.to_string(), pos.get() as u64));
+
+        if let Some(r) = region {
+            if !r.contains(chrom, pos) {
+                self.skipped.outside_region += 1;
+                return Ok(true);
+            }
+        }
+
+        let reference = record.reference_bases();
+        let alternate = record.alternate_bases();
+        let alt = alternate.as_ref();
+        let is_base = |s: &str| {
+            s.len() == 1 && matches!(s.as_bytes()[0].to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T')
+        };
+        let skip = if alt == "." || alt.is_empty() {
+            Some(&mut self.skipped.no_alt)
+        } else if alt.contains(',') {
+            Some(&mut self.skipped.multiallelic)
+        } else if !is_base(reference) || !is_base(alt) {
+            Some(&mut self.skipped.not_snp)
+        } else {
+            None
+        };
+        if let Some(counter) = skip {
+            *counter += 1;
+            self.check_sample_count(record, &loc)?;
+            return Ok(true);
+        }
+
+        let missing = self.read_genotypes(record, &loc)?;
+        if missing {
+            match self.opts.missing {
+                MissingPolicy::DropVariant => {
+                    self.skipped.missing += 1;
+                    return Ok(true);
+                }
+                MissingPolicy::Error => unreachable!("read_genotypes errors on missing alleles"),
+            }
+        }
+        let alt_count: u64 = self.row.iter().map(|w| w.count_ones() as u64).sum();
+        let n = self.n_haplotypes as u64;
+        let maf = alt_count.min(n - alt_count) as f64 / n as f64;
+        if maf < self.opts.min_maf {
+            self.skipped.below_maf += 1;
+            return Ok(true);
+        }
+        let id = record.ids().as_ref().to_string();
+        let site = (chrom.to_string(), pos.get() as u64, reference.to_string(), alt.to_string());
+        if !self.seen_sites.insert(site) {
+            return Err(IngestError::at_loc(
+                self.path,
+                &loc,
+                format!(
+                    "the same SNP ({chrom}:{pos} {reference}>{alt}) appears twice; deduplicate the VCF (bcftools norm -d exact)"
+                ),
+            ));
+        }
+        self.words.extend_from_slice(&self.row);
+        self.alt_counts.push(alt_count);
+        self.variants.push(Variant {
+            chrom: chrom.to_string(),
+            pos: pos.get() as u64,
+            id: if id.is_empty() { ".".into() } else { id },
+            reference: reference.to_ascii_uppercase(),
+            alternate: alt.to_ascii_uppercase(),
+        });
+        if self.opts.max_snps == Some(self.variants.len()) {
+            self.stopped_at_max_snps = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn check_sample_count(&self, record: &vcf::Record, loc: &Location) -> Result<(), IngestError> {
+        let n = record.samples().iter().count();
+        if n != self.header_samples.len() {
+            return Err(self.column_count_error(n, loc));
+        }
+        Ok(())
+    }
+
+    fn column_count_error(&self, n: usize, loc: &Location) -> IngestError {
+        IngestError::at_loc(
+            self.path,
+            loc,
+            format!(
+                "{} columns, the header has {} (9 fixed + {} samples)",
+                n + 9,
+                self.header_samples.len() + 9,
+                self.header_samples.len()
+            ),
+        )
+    }
+
+    /// Fill `self.row` with the record's alleles; true if any allele is missing.
+    fn read_genotypes(&mut self, record: &vcf::Record, loc: &Location) -> Result<bool, IngestError> {
+        let samples = record.samples();
+        let keys = samples.keys();
+        let Some(gt_index) = keys.iter().position(|k| k == "GT") else {
+            return Err(IngestError::at_loc(
+                self.path,
+                loc,
+                "no GT field in FORMAT: genotypes are needed",
+            ));
+        };
+        if self.ploidy.is_none() {
+            self.init_ploidy(record, gt_index, loc)?;
+        }
+        let ploidy = self.ploidy.as_deref().expect("set above");
+        self.row.iter_mut().for_each(|w| *w = 0);
+        let mut missing = false;
+        let mut col = 0usize;
+        let mut sel = 0usize;
+        let mut hap = 0usize;
+        for sample in samples.iter() {
+            if col >= self.header_samples.len() {
+                let n = samples.iter().count();
+                return Err(self.column_count_error(n, loc));
+            }
+            if self.selected[col] {
+                let raw = sample.as_ref().as_bytes();
+                let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
+                let gt = parse_gt(gt_raw).map_err(|e| {
+                    IngestError::at_loc(
+                        self.path,
+                        loc,
+                        format!("sample `{}`: {e}", self.header_samples[col]),
+                    )
+                })?;
+                let expected = ploidy[sel];
+                let all_missing = gt.alleles.iter().take(gt.ploidy as usize).all(Option::is_none);
+                if gt.ploidy != expected && !all_missing {
+                    return Err(IngestError::at_loc(
+                        self.path,
+                        loc,
+                        format!(
+                            "sample `{}` has ploidy {} here but {} in the first SNP record",
+                            self.header_samples[col], gt.ploidy, expected
+                        ),
+                    ));
+                }
+                if expected == 2
+                    && !gt.phased
+                    && gt.alleles[0] != gt.alleles[1]
+                    && !self.opts.allow_unphased
+                {
+                    return Err(IngestError::at_loc(
+                        self.path,
+                        loc,
+                        format!(
+                            "sample `{}` has the unphased heterozygous genotype `{}`: gmmn-ingest needs phased haplotypes (phase with Beagle/SHAPEIT first, or pass --allow-unphased to take the alleles in the order written)",
+                            self.header_samples[col],
+                            String::from_utf8_lossy(gt_raw)
+                        ),
+                    ));
+                }
+                for a in 0..expected as usize {
+                    match gt.alleles[a] {
+                        None if all_missing || gt.ploidy as usize > a => {
+                            if self.opts.missing == MissingPolicy::Error {
+                                return Err(IngestError::at_loc(
+                                    self.path,
+                                    loc,
+                                    format!(
+                                        "sample `{}` has a missing allele (`{}`); pass --missing drop-variant to drop such variants",
+                                        self.header_samples[col],
+                                        String::from_utf8_lossy(gt_raw)
+                                    ),
+                                ));
+                            }
+                            missing = true;
+                        }
+                        None => unreachable!("ploidy checked above"),
+                        Some(0) => {}
+                        Some(1) => {
+                            let h = hap + a;
+                            self.row[h / 64] |= 1u64 << (h % 64);
+                        }
+                        Some(k) => {
+                            return Err(IngestError::at_loc(
+                                self.path,
+                                loc,
+                                format!(
+                                    "sample `{}` has allele {k} at a biallelic site",
+                                    self.header_samples[col]
+                                ),
+                            ))
+                        }
+                    }
+                }
+                hap += expected as usize;
+                sel += 1;
+            }
+            col += 1;
+        }
+        if col != self.header_samples.len() {
+            return Err(self.column_count_error(col, loc));
+        }
+        Ok(missing)
+    }
+
+    /// Fix each selected sample's ploidy from the first SNP record (a fully missing `.` counts
+    /// as diploid).
+    fn init_ploidy(&mut self, record: &vcf::Record, gt_index: usize, loc: &Location) -> Result<(), IngestError> {
+        let mut ploidy = Vec::new();
+        for (col, sample) in record.samples().iter().enumerate() {
+            if col >= self.selected.len() {
+                break;
+            }
+            if !self.selected[col] {
+                continue;
+            }
+            let raw = sample.as_ref().as_bytes();
+            let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
+            let gt = parse_gt(gt_raw).map_err(|e| {
+                IngestError::at_loc(self.path, loc, format!("sample `{}`: {e}", self.header_samples[col]))
+            })?;
+            let p = if gt.ploidy == 1 && gt.alleles[0].is_none() { 2 } else { gt.ploidy };
+            ploidy.push(p);
+        }
+        self.n_haplotypes = ploidy.iter().map(|&p| p as usize).sum();
+        self.words_per_snp = self.n_haplotypes.div_ceil(64);
+        self.row = vec![0; self.words_per_snp];
+        self.ploidy = Some(ploidy);
+        Ok(())
+    }
+
+    fn finish(self, compression: Compression, index: Option<PathBuf>) -> Result<Ingested, IngestError> {
+        if self.variants.is_empty() {
+            return Err(IngestError::at(
+                self.path,
+                None,
+                format!(
+                    "no biallelic SNP kept out of {} records (skipped: {})",
+                    self.records, self.skipped
+                ),
+            ));
+        }
+        let ploidy = self.ploidy.expect("a kept SNP fixed the ploidy");
+        let mut labels = Vec::with_capacity(self.n_haplotypes);
+        let mut sel = 0;
+        for (col, name) in self.header_samples.iter().enumerate() {
+            if !self.selected[col] {
+                continue;
+            }
+            for h in 0..ploidy[sel] {
+                labels.push(HaplotypeLabel {
+                    sample: name.clone(),
+                    haplotype: h,
+                    group: None,
+                });
+            }
+            sel += 1;
+        }
+        Ok(Ingested {
+            labels,
+            n_samples: sel,
+            variants: self.variants,
+            alt_counts: self.alt_counts,
+            snps: PackedSnps {
+                words_per_snp: self.words_per_snp,
+                words: self.words,
+            },
+            records: self.records,
+            skipped: self.skipped,
+            stopped_at_max_snps: self.stopped_at_max_snps,
+            compression,
+            index,
+        })
+    }
+}
+
+/// What `gmmn-ingest` reports when it is done.
+#[derive(Debug, Clone)]
+pub struct IngestSummary {
+    pub records: u64,
+    pub snps: usize,
+    pub samples: usize,
+    pub haplotypes: usize,
+    pub skipped: SkipCounts,
+    pub stopped_at_max_snps: bool,
+    pub genotypes: PathBuf,
+    pub variants: PathBuf,
+}
+
+impl std::fmt::Display for IngestSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "kept {} biallelic SNPs x {} haplotypes ({} samples) of {} records; skipped {} ({}){}; wrote {} and {}",
+            self.snps,
+            self.haplotypes,
+            self.samples,
+            self.records,
+            self.skipped.total(),
+            self.skipped,
+            if self.stopped_at_max_snps { "; stopped at --max-snps" } else { "" },
+            self.genotypes.display(),
+            self.variants.display()
+        )
+    }
+}
+
+/// Ingest `input` into `out_dir` (genotypes.parquet, variants.parquet and their manifests).
+/// Nothing is written unless the whole VCF was read without error.
+pub fn ingest(
+    input: &Path,
+    out_dir: &Path,
+    opts: &IngestOptions,
+    progress: &ProgressBar,
+) -> Result<IngestSummary, IngestError> {
+    // Hash the input on another thread while it is parsed (sha-ni makes this nearly free).
+    let hasher = {
+        let p = input.to_path_buf();
+        std::thread::spawn(move || artifact::sha256_file(&p))
+    };
+    let data = read_vcf(input, opts, progress)?;
+    let input_sha = hasher.join().expect("hashing thread panicked")?;
+    write_outputs(&data, input, input_sha, out_dir, opts)
+}
+
+fn write_outputs(
+    data: &Ingested,
+    input: &Path,
+    input_sha: String,
+    out_dir: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| IngestError::io(out_dir, e))?;
+    let mut inputs = vec![FileRef::new("vcf", input, input_sha, out_dir)?];
+    if let Some(index) = &data.index {
+        inputs.push(FileRef::hashed("index", index, out_dir)?);
+    }
+    if let Some(samples) = &opts.samples_file {
+        inputs.push(FileRef::hashed("samples", samples, out_dir)?);
+    }
+    let producer = Producer::new("ingest", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let n_haps = data.labels.len();
+    let n_snps = data.variants.len();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    counts.insert("records".into(), data.records);
+    counts.insert("snps".into(), n_snps as u64);
+    counts.insert("samples".into(), data.n_samples as u64);
+    counts.insert("haplotypes".into(), n_haps as u64);
+    counts.insert("stopped_at_max_snps".into(), data.stopped_at_max_snps as u64);
+    for (reason, n) in data.skipped.as_pairs() {
+        counts.insert(format!("skipped_{reason}"), n);
+    }
+    let base = |kind| {
+        let mut m = Manifest::new(kind, producer.clone())
+            .param("input", input.display().to_string())
+            .param("compression", data.compression.as_str())
+            .param("region", opts.region.clone())
+            .param(
+                "samples",
+                opts.samples_file.as_ref().map(|p| p.display().to_string()),
+            )
+            .param("min_maf", opts.min_maf)
+            .param("max_snps", opts.max_snps.map(|n| n as u64))
+            .param("missing", opts.missing.as_str())
+            .param("allow_unphased", opts.allow_unphased);
+        m.inputs = inputs.clone();
+        m.counts = counts.clone();
+        m
+    };
+
+    let genotypes_path = out_dir.join(GENOTYPES_FILE);
+    let variants_path = out_dir.join(VARIANTS_FILE);
+    let mut out = OutputSet::new();
+
+    let table = VariantTable::with_counts(data.variants.clone(), &data.alt_counts, n_haps);
+    let mut vm = base(ArtifactKind::Variants);
+    vm.shape = vec![n_snps as u64];
+    let vm = out.stage_artifact(&variants_path, vm, |w| write_variants_parquet(w, &table))?;
+
+    let mut gm = base(ArtifactKind::Genotypes);
+    gm.shape = vec![n_haps as u64, n_snps as u64];
+    gm.companions = vec![FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?];
+    out.stage_artifact(&genotypes_path, gm, |w| {
+        let mut writer = GenotypeParquetWriter::new(w, n_snps)?;
+        let step = artifact::ROW_GROUP_HAPLOTYPES;
+        for h0 in (0..n_haps).step_by(step) {
+            let n = step.min(n_haps - h0);
+            let rows = data.snps.haplotype_rows(h0, n);
+            writer.write_rows(&data.labels[h0..h0 + n], rows)?;
+        }
+        writer.finish()
+    })?;
+    out.commit()?;
+
+    Ok(IngestSummary {
+        records: data.records,
+        snps: n_snps,
+        samples: data.n_samples,
+        haplotypes: n_haps,
+        skipped: data.skipped.clone(),
+        stopped_at_max_snps: data.stopped_at_max_snps,
+        genotypes: genotypes_path,
+        variants: variants_path,
+    })
+}

@@ -1,0 +1,103 @@
+//! `gmmn-ingest INPUT --out DIR`: a thin command-line layer over [`ingest::ingest`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use ingest::{IngestOptions, MissingPolicy};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Missing {
+    /// A missing allele is an error naming the record and sample.
+    Error,
+    /// Drop every variant with a missing allele (counted in the manifest).
+    DropVariant,
+}
+
+/// Read phased (or haploid) genotypes from a VCF (plain, gzip or bgzip) and write a genotype
+/// Parquet (one row per haplotype) and a variants Parquet, each with its manifest.
+#[derive(Debug, Parser)]
+#[command(name = "gmmn-ingest", version)]
+struct Cli {
+    /// VCF file: .vcf, .vcf.gz (gzip or bgzip)
+    input: PathBuf,
+    /// Output directory (created; genotypes.parquet and variants.parquet go there)
+    #[arg(long)]
+    out: PathBuf,
+    /// Keep only CHR, CHR:START-END or CHR:START- (uses the .tbi/.csi beside a bgzip file)
+    #[arg(long)]
+    region: Option<String>,
+    /// File with one sample id per line: keep only these samples
+    #[arg(long)]
+    samples: Option<PathBuf>,
+    /// Drop SNPs whose minor allele frequency is below this
+    #[arg(long, default_value_t = 0.0)]
+    min_maf: f64,
+    /// Stop after this many kept SNPs
+    #[arg(long)]
+    max_snps: Option<usize>,
+    /// What to do with missing alleles
+    #[arg(long, value_enum, default_value_t = Missing::Error)]
+    missing: Missing,
+    /// Accept unphased heterozygous calls (0/1), taking alleles in the order written
+    #[arg(long)]
+    allow_unphased: bool,
+    /// Decompression threads for bgzip input (default: all cores)
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Only errors on stderr, no progress bar
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(if cli.quiet { tracing::Level::ERROR } else { tracing::Level::INFO })
+        .with_target(false)
+        .without_time()
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gmmn-ingest: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut opts = IngestOptions {
+        region: cli.region,
+        samples_file: cli.samples,
+        min_maf: cli.min_maf,
+        max_snps: cli.max_snps,
+        missing: match cli.missing {
+            Missing::Error => MissingPolicy::Error,
+            Missing::DropVariant => MissingPolicy::DropVariant,
+        },
+        allow_unphased: cli.allow_unphased,
+        ..IngestOptions::default()
+    };
+    if let Some(t) = cli.threads {
+        opts.threads = t;
+    }
+    let progress = if cli.quiet {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {human_pos} records ({per_sec}) {elapsed}")
+                .expect("valid template"),
+        );
+        pb.enable_steady_tick(Duration::from_millis(200));
+        pb
+    };
+    let summary = ingest::ingest(&cli.input, &cli.out, &opts, &progress);
+    progress.finish_and_clear();
+    println!("{}", summary?);
+    Ok(())
+}

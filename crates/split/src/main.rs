@@ -1,0 +1,65 @@
+//! `gmmn-split DIR --panel FILE --column COL [--groups A,B] --out DIR2`: a thin layer over
+//! [`split::split`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use split::SplitOptions;
+
+/// Split a genotype Parquet (or a gmmn-ingest output directory) into one genotype Parquet per
+/// group of a population panel, each with its allele frequencies and manifest.
+#[derive(Debug, Parser)]
+#[command(name = "gmmn-split", version)]
+struct Cli {
+    /// gmmn-ingest output directory, or a genotype .parquet
+    input: PathBuf,
+    /// Tab-separated panel with a header, e.g. `sample pop super_pop`
+    #[arg(long)]
+    panel: PathBuf,
+    /// Panel column holding the group label (e.g. super_pop)
+    #[arg(long)]
+    column: String,
+    /// Groups to write, comma-separated (default: every label present)
+    #[arg(long, value_delimiter = ',')]
+    groups: Option<Vec<String>>,
+    /// Output directory
+    #[arg(long)]
+    out: PathBuf,
+    /// Leave out samples the panel does not list instead of failing
+    #[arg(long)]
+    drop_unlabelled: bool,
+    /// A requested group with fewer haplotypes is an error
+    #[arg(long, default_value_t = 20)]
+    min_haplotypes: usize,
+    /// Only errors on stderr
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(if cli.quiet { tracing::Level::ERROR } else { tracing::Level::INFO })
+        .with_target(false)
+        .without_time()
+        .init();
+    let opts = SplitOptions {
+        panel: cli.panel,
+        column: cli.column,
+        groups: cli.groups,
+        drop_unlabelled: cli.drop_unlabelled,
+        min_haplotypes: cli.min_haplotypes,
+    };
+    match split::split(&cli.input, &cli.out, &opts) {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gmmn-split: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

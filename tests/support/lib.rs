@@ -1,0 +1,73 @@
+//! Support for the end-to-end tests in `tests/`: locating the stage binaries and running them.
+//!
+//! The binaries are those of `cargo build --bins` in the same profile as the tests (the Makefile's
+//! `test` target builds them first).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A shipped data file under `data/`.
+pub fn data(name: &str) -> PathBuf {
+    repo_root().join("data").join(name)
+}
+
+/// Path of stage binary `name` (e.g. `gmmn-ingest`), next to the test executable's profile dir.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --bins` (make test does) before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// Run a stage binary with arguments; returns its output (never panics on a non-zero exit).
+pub fn run(name: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(bin(name));
+    for a in args {
+        cmd.arg(a.as_ref());
+    }
+    cmd.arg("--quiet");
+    cmd.output().expect("stage binary starts")
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Every file below `dir` (relative names, sorted); empty if `dir` does not exist.
+pub fn files_below(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
