@@ -154,10 +154,28 @@ fn genotype_schema(n_snps: usize) -> Schema {
     ])
 }
 
-fn polars_err(e: PolarsError) -> ArtifactError {
+pub(crate) fn polars_err(e: PolarsError) -> ArtifactError {
     ArtifactError::Invalid {
         message: format!("parquet: {e}"),
     }
+}
+
+/// The whole of a Parquet file as a DataFrame; `path` names the file in errors.
+pub(crate) fn read_parquet_frame(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))
+}
+
+/// Column `name` of `df`, or an error naming the file and the columns it has.
+pub(crate) fn frame_column<'a>(df: &'a DataFrame, path: &Path, name: &str) -> Result<&'a Column> {
+    df.column(name).map_err(|_| {
+        ArtifactError::layout(
+            path,
+            format!("no `{name}` column (columns: {:?})", df.get_column_names()),
+        )
+    })
 }
 
 /// Streams haplotype rows into a genotype Parquet file, one row group per call, so that a
@@ -227,21 +245,8 @@ impl<W: Write> GenotypeParquetWriter<W> {
 /// Read a genotype Parquet file (any producer's, as long as the layout holds). `path` names the
 /// file in errors. The manifest is the caller's business (see [`crate::open_artifact`]).
 pub fn read_genotypes_parquet(path: &Path) -> Result<GenotypeMatrix> {
-    let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))?;
-    let column = |name: &str| {
-        df.column(name).map_err(|_| {
-            ArtifactError::layout(
-                path,
-                format!(
-                    "no `{name}` column (columns: {:?})",
-                    df.get_column_names()
-                ),
-            )
-        })
-    };
+    let df = read_parquet_frame(path)?;
+    let column = |name: &str| frame_column(&df, path, name);
     let bad = |name: &str, e: PolarsError| ArtifactError::layout(path, format!("`{name}`: {e}"));
 
     let samples = column("sample")?.str().map_err(|e| bad("sample", e))?;

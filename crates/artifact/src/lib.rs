@@ -27,4 +27,15 @@ pub use manifest::{
 pub use output::OutputSet;
 pub use variants::{read_variants_parquet, write_variants_parquet, Variant, VariantTable};
 
+/// Logging set-up shared by every stage binary: human-readable lines on stderr, errors only with
+/// `--quiet`.
+pub fn init_logging(quiet: bool) {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(if quiet { tracing::Level::ERROR } else { tracing::Level::INFO })
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
 pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;

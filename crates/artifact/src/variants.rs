@@ -8,6 +8,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use crate::genotype::{frame_column, polars_err, read_parquet_frame};
 use crate::{ArtifactError, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,11 +54,6 @@ impl VariantTable {
     }
 }
 
-fn polars_err(e: PolarsError) -> ArtifactError {
-    ArtifactError::Invalid {
-        message: format!("parquet: {e}"),
-    }
-}
 
 pub fn write_variants_parquet<W: Write>(w: W, table: &VariantTable) -> Result<()> {
     let v = &table.variants;
@@ -93,14 +89,8 @@ pub fn write_variants_parquet<W: Write>(w: W, table: &VariantTable) -> Result<()
 }
 
 pub fn read_variants_parquet(path: &Path) -> Result<VariantTable> {
-    let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))?;
-    let col = |name: &str| {
-        df.column(name)
-            .map_err(|_| ArtifactError::layout(path, format!("no `{name}` column")))
-    };
+    let df = read_parquet_frame(path)?;
+    let col = |name: &str| frame_column(&df, path, name);
     let bad = |name: &str, e: PolarsError| ArtifactError::layout(path, format!("`{name}`: {e}"));
     let strings = |name: &str| -> Result<Vec<String>> {
         Ok(col(name)?

@@ -91,7 +91,11 @@ pub fn check_vcf_start(path: &Path, stream: &mut dyn BufRead) -> Result<(), Inge
             .iter()
             .take(40)
             .take_while(|&&b| b != b'\n')
-            .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
+            .map(|&b| match b {
+                b'\t' => "<TAB>".to_string(),
+                b if b.is_ascii_graphic() || b == b' ' => (b as char).to_string(),
+                _ => "?".to_string(),
+            })
             .collect();
         return Err(IngestError::at(
             path,

@@ -74,6 +74,10 @@ impl IngestError {
             io::ErrorKind::UnexpectedEof => format!(
                 "the file ends in the middle of a record or of a compressed block (truncated?): {e}"
             ),
+            // noodles' words for a line that stops before INFO.
+            _ if e.to_string() == "unexpected EOL" => {
+                "the record ends before its 8 fixed columns (CHROM to INFO) are complete".into()
+            }
             _ => e.to_string(),
         };
         IngestError::at(path, Some(line), message)

@@ -39,12 +39,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(if cli.quiet { tracing::Level::ERROR } else { tracing::Level::INFO })
-        .with_target(false)
-        .without_time()
-        .init();
+    artifact::init_logging(cli.quiet);
     let opts = SplitOptions {
         panel: cli.panel,
         column: cli.column,
