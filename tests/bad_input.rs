@@ -94,7 +94,7 @@ fn too_few_fixed_columns() {
     let d = tempfile::tempdir().unwrap();
     let text = format!("{HEADER}{}1\t5000\t.\tA\n", good_records());
     let p = write(d.path(), "fixed.vcf", text.as_bytes());
-    ingest_fails(&p, &[], &["line 25", "8 fixed columns"]);
+    ingest_fails(&p, &[], &["line 25", "4 columns, fewer than the 8 fixed"]);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Support for the end-to-end tests in `tests/`: locating the stage binaries and running them.
 //!
-//! The binaries are those of `cargo build --bins` in the same profile as the tests (the Makefile's
+//! The binaries are those of `cargo build --workspace --bins` in the same profile as the tests (the Makefile's
 //! `test` target builds them first).
 
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ pub fn bin(name: &str) -> PathBuf {
     let path = profile_dir.join(name);
     assert!(
         path.exists(),
-        "{} is not built: run `cargo build --bins` (make test does) before the end-to-end tests",
+        "{} is not built: run `cargo build --workspace --bins` (make test does) before the end-to-end tests",
         path.display()
     );
     path

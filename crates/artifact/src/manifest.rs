@@ -43,6 +43,7 @@ impl std::fmt::Display for ArtifactKind {
 
 /// Which stage (binary) and crate version wrote an artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Producer {
     pub stage: String,
     #[serde(rename = "crate")]
@@ -64,6 +65,7 @@ impl Producer {
 /// `path` is relative to the directory of the manifest that names it when the two share a root,
 /// so that a whole results tree can be moved or archived and still be audited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileRef {
     pub role: String,
     pub path: String,

@@ -6,9 +6,10 @@
 
 mod gt;
 mod input;
+mod record;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io;
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
 use artifact::{
@@ -20,6 +21,7 @@ use noodles_vcf as vcf;
 
 pub use gt::{parse_gt, Gt, GtError};
 pub use input::Compression;
+use record::RawRecord;
 
 pub const GENOTYPES_FILE: &str = "genotypes.parquet";
 pub const VARIANTS_FILE: &str = "variants.parquet";
@@ -74,10 +76,6 @@ impl IngestError {
             io::ErrorKind::UnexpectedEof => format!(
                 "the file ends in the middle of a record or of a compressed block (truncated?): {e}"
             ),
-            // noodles' words for a line that stops before INFO.
-            _ if e.to_string() == "unexpected EOL" => {
-                "the record ends before its 8 fixed columns (CHROM to INFO) are complete".into()
-            }
             _ => e.to_string(),
         };
         IngestError::at(path, Some(line), message)
@@ -249,7 +247,6 @@ pub struct Ingested {
 
 /// `--region` parsed.
 struct RegionFilter {
-    text: String,
     region: noodles_core::Region,
 }
 
@@ -260,10 +257,7 @@ impl RegionFilter {
                 "--region `{text}`: {e} (expected CHR, CHR:START-END or CHR:START-)"
             ))
         })?;
-        Ok(RegionFilter {
-            text: text.to_string(),
-            region,
-        })
+        Ok(RegionFilter { region })
     }
 
     fn contains(&self, chrom: &str, pos: noodles_core::Position) -> bool {
@@ -365,7 +359,7 @@ pub fn read_vcf(
         );
     }
 
-    // Header: read the raw text ourselves to know its line count and give line numbers.
+    // Header: noodles parses it; we keep the raw text to count its lines for error messages.
     let mut reader = vcf::io::Reader::new(stream);
     let mut raw = String::new();
     {
@@ -397,50 +391,90 @@ pub fn read_vcf(
         (Some(_), Compression::Bgzf) => find_index(path),
         _ => None,
     };
-    let mut record = vcf::Record::default();
+    let mut line = Vec::with_capacity(1 << 16);
     if let (Some(region), Some(index_path)) = (&region, &index) {
         drop(reader);
-        let idx = read_index(index_path)?;
-        let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
-        let mut reader = vcf::io::Reader::new(noodles_bgzf::io::Reader::new(file));
-        reader
-            .read_header()
-            .map_err(|e| IngestError::read(path, 1, e))?;
-        let mut query = match reader.query(&header, &idx, &region.region) {
-            Ok(q) => q,
-            Err(e) => {
-                return Err(IngestError::Options(format!(
-                    "--region {}: {e} (index {})",
-                    region.text,
-                    index_path.display()
-                )))
-            }
-        };
-        loop {
-            let n = query.read_record(&mut record).map_err(|e| {
-                IngestError::at(path, None, format!("after {} records of the region: {e}", state.records))
-            })?;
-            if n == 0 || !state.take(&record, None, None, progress)? {
-                break;
-            }
-        }
+        query_region(path, index_path, region, &mut state, &mut line, progress)?;
     } else {
-        let mut line = header_lines;
+        let mut stream = reader.into_inner();
+        let mut line_no = header_lines;
         loop {
-            let n = reader
-                .read_record(&mut record)
-                .map_err(|e| IngestError::read(path, line + 1, e))?;
+            line.clear();
+            let n = stream
+                .read_until(b'\n', &mut line)
+                .map_err(|e| IngestError::read(path, line_no + 1, e))?;
             if n == 0 {
                 break;
             }
-            line += 1;
-            if !state.take(&record, Some(line), region.as_ref(), progress)? {
+            line_no += 1;
+            trim_newline(&mut line);
+            if line.is_empty() {
+                continue;
+            }
+            if !state.take(&line, Some(line_no), region.as_ref(), progress)? {
                 break;
             }
         }
     }
     progress.set_position(state.records);
     state.finish(compression, index)
+}
+
+fn trim_newline(line: &mut Vec<u8>) {
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+}
+
+/// Read the records of `region` through the index: seek to each chunk the index names and read
+/// lines until the chunk ends (what noodles' own query does, on raw lines).
+fn query_region(
+    path: &Path,
+    index_path: &Path,
+    region: &RegionFilter,
+    state: &mut RecordState,
+    line: &mut Vec<u8>,
+    progress: &ProgressBar,
+) -> Result<(), IngestError> {
+    let index = read_index(index_path)?;
+    let names = index.header().map(|h| h.reference_sequence_names());
+    let Some(id) = names.and_then(|n| n.get_index_of(region.region.name().as_ref() as &[u8])) else {
+        // The index lists every contig with records: none here means no record in the region.
+        tracing::warn!(
+            "{}: `{}` is not a contig of the index {}",
+            path.display(),
+            region.region.name(),
+            index_path.display()
+        );
+        return Ok(());
+    };
+    let chunks = index
+        .query(id, region.region.interval())
+        .map_err(|e| IngestError::at(index_path, None, format!("index query failed: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let mut reader = noodles_bgzf::io::Reader::new(file);
+    for chunk in chunks {
+        reader
+            .seek(chunk.start())
+            .map_err(|e| IngestError::at(path, None, format!("seeking to an indexed block: {e}")))?;
+        while reader.virtual_position() < chunk.end() {
+            line.clear();
+            let n = reader.read_until(b'\n', line).map_err(|e| {
+                IngestError::at(path, None, format!("after {} records of the region: {e}", state.records))
+            })?;
+            if n == 0 {
+                break;
+            }
+            trim_newline(line);
+            if line.is_empty() {
+                continue;
+            }
+            if !state.take(line, None, Some(region), progress)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn select_samples(
@@ -492,6 +526,9 @@ fn read_index(path: &Path) -> Result<Box<dyn noodles_csi::BinningIndex>, IngestE
     res.map_err(|e| IngestError::at(path, None, format!("unreadable index: {e}")))
 }
 
+/// No haplotype index: the sample is not selected.
+const NOT_SELECTED: u32 = u32::MAX;
+
 /// The per-record work of [`read_vcf`], with its running state.
 struct RecordState<'a> {
     path: &'a Path,
@@ -500,6 +537,10 @@ struct RecordState<'a> {
     opts: &'a IngestOptions,
     /// Ploidy of each selected sample, fixed by the first SNP record.
     ploidy: Option<Vec<u8>>,
+    /// First haplotype of each VCF sample column, or NOT_SELECTED.
+    first_hap: Vec<u32>,
+    /// Every selected sample is diploid: the fast path applies.
+    all_diploid: bool,
     n_haplotypes: usize,
     words_per_snp: usize,
     row: Vec<u64>,
@@ -525,6 +566,8 @@ impl<'a> RecordState<'a> {
             selected,
             opts,
             ploidy: None,
+            first_hap: Vec::new(),
+            all_diploid: false,
             n_haplotypes: 0,
             words_per_snp: 0,
             row: Vec::new(),
@@ -538,11 +581,11 @@ impl<'a> RecordState<'a> {
         }
     }
 
-    /// Process one record; false once `--max-snps` is reached.
+    /// Process one data line; false once `--max-snps` is reached.
     fn take(
         &mut self,
-        record: &vcf::Record,
-        line: Option<u64>,
+        line: &[u8],
+        line_no: Option<u64>,
         region: Option<&RegionFilter>,
         progress: &ProgressBar,
     ) -> Result<bool, IngestError> {
@@ -550,35 +593,32 @@ impl<'a> RecordState<'a> {
         if self.records.is_multiple_of(4096) {
             progress.set_position(self.records);
         }
-        let chrom = record.reference_sequence_name();
-        let loc_line = |l: Option<u64>| l.map(Location::Line);
-        let pos = match record.variant_start() {
-            Some(Ok(p)) => p,
-            Some(Err(e)) => {
-                let loc = loc_line(line).unwrap_or(Location::Site(chrom.to_string(), 0));
-                return Err(IngestError::at_loc(
-                    self.path,
-                    &loc,
-                    format!("POS is not a positive integer: {e}"),
-                ));
+        let record = record::split_line(line).map_err(|message| {
+            let loc = match line_no {
+                Some(l) => format!("line {l}"),
+                None => format!("record {} of the region", self.records),
+            };
+            IngestError::At {
+                path: self.path.to_path_buf(),
+                location: Some(loc),
+                message,
             }
-            None => {
-                let loc = loc_line(line).unwrap_or(Location::Site(chrom.to_string(), 0));
-                return Err(IngestError::at_loc(self.path, &loc, "POS is missing"));
-            }
+        })?;
+        let loc = match line_no {
+            Some(l) => Location::Line(l),
+            None => Location::Site(record.chrom.to_string(), record.pos),
         };
-        let loc = loc_line(line).unwrap_or_else(|| Location::Site(chrom.to_string(), pos.get() as u64));
 
         if let Some(r) = region {
-            if !r.contains(chrom, pos) {
+            let inside = noodles_core::Position::try_from(record.pos as usize)
+                .is_ok_and(|p| r.contains(record.chrom, p));
+            if !inside {
                 self.skipped.outside_region += 1;
                 return Ok(true);
             }
         }
 
-        let reference = record.reference_bases();
-        let alternate = record.alternate_bases();
-        let alt = alternate.as_ref();
+        let (reference, alt) = (record.reference, record.alternate);
         let is_base = |s: &str| {
             s.len() == 1 && matches!(s.as_bytes()[0].to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T')
         };
@@ -593,19 +633,18 @@ impl<'a> RecordState<'a> {
         };
         if let Some(counter) = skip {
             *counter += 1;
-            self.check_sample_count(record, &loc)?;
+            let n = record::count_columns(record.samples);
+            if n != self.header_samples.len() {
+                return Err(self.column_count_error(n, &loc));
+            }
             return Ok(true);
         }
 
-        let missing = self.read_genotypes(record, &loc)?;
+        let missing = self.read_genotypes(&record, &loc)?;
         if missing {
-            match self.opts.missing {
-                MissingPolicy::DropVariant => {
-                    self.skipped.missing += 1;
-                    return Ok(true);
-                }
-                MissingPolicy::Error => unreachable!("read_genotypes errors on missing alleles"),
-            }
+            // read_genotypes errors on a missing allele unless the policy is drop-variant.
+            self.skipped.missing += 1;
+            return Ok(true);
         }
         let alt_count: u64 = self.row.iter().map(|w| w.count_ones() as u64).sum();
         let n = self.n_haplotypes as u64;
@@ -614,23 +653,23 @@ impl<'a> RecordState<'a> {
             self.skipped.below_maf += 1;
             return Ok(true);
         }
-        let id = record.ids().as_ref().to_string();
-        let site = (chrom.to_string(), pos.get() as u64, reference.to_string(), alt.to_string());
+        let site = (record.chrom.to_string(), record.pos, reference.to_string(), alt.to_string());
         if !self.seen_sites.insert(site) {
             return Err(IngestError::at_loc(
                 self.path,
                 &loc,
                 format!(
-                    "the same SNP ({chrom}:{pos} {reference}>{alt}) appears twice; deduplicate the VCF (bcftools norm -d exact)"
+                    "the same SNP ({}:{} {reference}>{alt}) appears twice; deduplicate the VCF (bcftools norm -d exact)",
+                    record.chrom, record.pos
                 ),
             ));
         }
         self.words.extend_from_slice(&self.row);
         self.alt_counts.push(alt_count);
         self.variants.push(Variant {
-            chrom: chrom.to_string(),
-            pos: pos.get() as u64,
-            id: if id.is_empty() { ".".into() } else { id },
+            chrom: record.chrom.to_string(),
+            pos: record.pos,
+            id: if record.id.is_empty() { ".".into() } else { record.id.to_string() },
             reference: reference.to_ascii_uppercase(),
             alternate: alt.to_ascii_uppercase(),
         });
@@ -639,14 +678,6 @@ impl<'a> RecordState<'a> {
             return Ok(false);
         }
         Ok(true)
-    }
-
-    fn check_sample_count(&self, record: &vcf::Record, loc: &Location) -> Result<(), IngestError> {
-        let n = record.samples().iter().count();
-        if n != self.header_samples.len() {
-            return Err(self.column_count_error(n, loc));
-        }
-        Ok(())
     }
 
     fn column_count_error(&self, n: usize, loc: &Location) -> IngestError {
@@ -662,11 +693,13 @@ impl<'a> RecordState<'a> {
         )
     }
 
-    /// Fill `self.row` with the record's alleles; true if any allele is missing.
-    fn read_genotypes(&mut self, record: &vcf::Record, loc: &Location) -> Result<bool, IngestError> {
-        let samples = record.samples();
-        let keys = samples.keys();
-        let Some(gt_index) = keys.iter().position(|k| k == "GT") else {
+    /// Fill `self.row` with the record's alleles; true if any allele is missing (and the policy
+    /// drops such variants).
+    fn read_genotypes(&mut self, record: &RawRecord, loc: &Location) -> Result<bool, IngestError> {
+        let Some(format) = record.format else {
+            return Err(self.column_count_error(0, loc));
+        };
+        let Some(gt_index) = format.split(|&b| b == b':').position(|k| k == b"GT") else {
             return Err(IngestError::at_loc(
                 self.path,
                 loc,
@@ -676,121 +709,134 @@ impl<'a> RecordState<'a> {
         if self.ploidy.is_none() {
             self.init_ploidy(record, gt_index, loc)?;
         }
-        let ploidy = self.ploidy.as_deref().expect("set above");
         self.row.iter_mut().for_each(|w| *w = 0);
-        let mut missing = false;
-        let mut col = 0usize;
-        let mut sel = 0usize;
-        let mut hap = 0usize;
-        for sample in samples.iter() {
-            if col >= self.header_samples.len() {
-                let n = samples.iter().count();
-                return Err(self.column_count_error(n, loc));
+        if self.all_diploid && format == b"GT" {
+            let (row, first_hap) = (&mut self.row, &self.first_hap);
+            let fast = record::phased_biallelic_fast(record.samples, first_hap.len(), |i, a, b| {
+                let h = first_hap[i];
+                if h != NOT_SELECTED {
+                    let h = h as usize;
+                    // h is even, so both alleles land in the same word.
+                    row[h / 64] |= ((a as u64) | ((b as u64) << 1)) << (h % 64);
+                }
+            });
+            if fast {
+                return Ok(false);
             }
-            if self.selected[col] {
-                let raw = sample.as_ref().as_bytes();
-                let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
-                let gt = parse_gt(gt_raw).map_err(|e| {
-                    IngestError::at_loc(
-                        self.path,
-                        loc,
-                        format!("sample `{}`: {e}", self.header_samples[col]),
-                    )
-                })?;
-                let expected = ploidy[sel];
-                let all_missing = gt.alleles.iter().take(gt.ploidy as usize).all(Option::is_none);
-                if gt.ploidy != expected && !all_missing {
-                    return Err(IngestError::at_loc(
-                        self.path,
-                        loc,
-                        format!(
-                            "sample `{}` has ploidy {} here but {} in the first SNP record",
-                            self.header_samples[col], gt.ploidy, expected
-                        ),
-                    ));
-                }
-                if expected == 2
-                    && !gt.phased
-                    && gt.alleles[0] != gt.alleles[1]
-                    && !self.opts.allow_unphased
-                {
-                    return Err(IngestError::at_loc(
-                        self.path,
-                        loc,
-                        format!(
-                            "sample `{}` has the unphased heterozygous genotype `{}`: gmmn-ingest needs phased haplotypes (phase with Beagle/SHAPEIT first, or pass --allow-unphased to take the alleles in the order written)",
-                            self.header_samples[col],
-                            String::from_utf8_lossy(gt_raw)
-                        ),
-                    ));
-                }
-                for a in 0..expected as usize {
-                    match gt.alleles[a] {
-                        None if all_missing || gt.ploidy as usize > a => {
-                            if self.opts.missing == MissingPolicy::Error {
-                                return Err(IngestError::at_loc(
-                                    self.path,
-                                    loc,
-                                    format!(
-                                        "sample `{}` has a missing allele (`{}`); pass --missing drop-variant to drop such variants",
-                                        self.header_samples[col],
-                                        String::from_utf8_lossy(gt_raw)
-                                    ),
-                                ));
-                            }
-                            missing = true;
-                        }
-                        None => unreachable!("ploidy checked above"),
-                        Some(0) => {}
-                        Some(1) => {
-                            let h = hap + a;
-                            self.row[h / 64] |= 1u64 << (h % 64);
-                        }
-                        Some(k) => {
+            self.row.iter_mut().for_each(|w| *w = 0);
+        }
+        self.read_genotypes_careful(record, gt_index, loc)
+    }
+
+    /// Every GT form: haploid, missing, unphased, multi-field FORMAT; explains what is wrong.
+    fn read_genotypes_careful(
+        &mut self,
+        record: &RawRecord,
+        gt_index: usize,
+        loc: &Location,
+    ) -> Result<bool, IngestError> {
+        let ploidy = self.ploidy.as_deref().expect("set by init_ploidy");
+        let n_columns = record::count_columns(record.samples);
+        if n_columns != self.header_samples.len() {
+            return Err(self.column_count_error(n_columns, loc));
+        }
+        let mut missing = false;
+        let mut sel = 0usize;
+        for (col, raw) in record.samples.split(|&b| b == b'\t').enumerate() {
+            if !self.selected[col] {
+                continue;
+            }
+            let name = &self.header_samples[col];
+            let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
+            let gt = parse_gt(gt_raw)
+                .map_err(|e| IngestError::at_loc(self.path, loc, format!("sample `{name}`: {e}")))?;
+            let expected = ploidy[sel];
+            let all_missing = gt.alleles.iter().take(gt.ploidy as usize).all(Option::is_none);
+            if gt.ploidy != expected && !all_missing {
+                return Err(IngestError::at_loc(
+                    self.path,
+                    loc,
+                    format!(
+                        "sample `{name}` has ploidy {} here but {expected} in the first SNP record",
+                        gt.ploidy
+                    ),
+                ));
+            }
+            if expected == 2 && !gt.phased && gt.alleles[0] != gt.alleles[1] && !self.opts.allow_unphased {
+                return Err(IngestError::at_loc(
+                    self.path,
+                    loc,
+                    format!(
+                        "sample `{name}` has the unphased heterozygous genotype `{}`: gmmn-ingest needs phased haplotypes (phase with Beagle/SHAPEIT first, or pass --allow-unphased to take the alleles in the order written)",
+                        String::from_utf8_lossy(gt_raw)
+                    ),
+                ));
+            }
+            let hap = self.first_hap[col] as usize;
+            for a in 0..expected as usize {
+                // A lone `.` stands for a wholly missing call of any ploidy.
+                let allele = if all_missing { None } else { gt.alleles[a] };
+                match allele {
+                    None => {
+                        if self.opts.missing == MissingPolicy::Error {
                             return Err(IngestError::at_loc(
                                 self.path,
                                 loc,
                                 format!(
-                                    "sample `{}` has allele {k} at a biallelic site",
-                                    self.header_samples[col]
+                                    "sample `{name}` has a missing allele (`{}`); pass --missing drop-variant to drop such variants",
+                                    String::from_utf8_lossy(gt_raw)
                                 ),
-                            ))
+                            ));
                         }
+                        missing = true;
+                    }
+                    Some(0) => {}
+                    Some(1) => {
+                        let h = hap + a;
+                        self.row[h / 64] |= 1u64 << (h % 64);
+                    }
+                    Some(k) => {
+                        return Err(IngestError::at_loc(
+                            self.path,
+                            loc,
+                            format!("sample `{name}` has allele {k} at a biallelic site"),
+                        ))
                     }
                 }
-                hap += expected as usize;
-                sel += 1;
             }
-            col += 1;
-        }
-        if col != self.header_samples.len() {
-            return Err(self.column_count_error(col, loc));
+            sel += 1;
         }
         Ok(missing)
     }
 
-    /// Fix each selected sample's ploidy from the first SNP record (a fully missing `.` counts
-    /// as diploid).
-    fn init_ploidy(&mut self, record: &vcf::Record, gt_index: usize, loc: &Location) -> Result<(), IngestError> {
+    /// Fix each selected sample's ploidy from the first SNP record (a wholly missing `.` counts
+    /// as diploid) and lay out the haplotypes.
+    fn init_ploidy(&mut self, record: &RawRecord, gt_index: usize, loc: &Location) -> Result<(), IngestError> {
+        let n_columns = record::count_columns(record.samples);
+        if n_columns != self.header_samples.len() {
+            return Err(self.column_count_error(n_columns, loc));
+        }
         let mut ploidy = Vec::new();
-        for (col, sample) in record.samples().iter().enumerate() {
-            if col >= self.selected.len() {
-                break;
-            }
+        let mut first_hap = vec![NOT_SELECTED; self.header_samples.len()];
+        let mut hap = 0u32;
+        for (col, raw) in record.samples.split(|&b| b == b'\t').enumerate() {
             if !self.selected[col] {
                 continue;
             }
-            let raw = sample.as_ref().as_bytes();
             let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
             let gt = parse_gt(gt_raw).map_err(|e| {
                 IngestError::at_loc(self.path, loc, format!("sample `{}`: {e}", self.header_samples[col]))
             })?;
             let p = if gt.ploidy == 1 && gt.alleles[0].is_none() { 2 } else { gt.ploidy };
             ploidy.push(p);
+            first_hap[col] = hap;
+            hap += p as u32;
         }
-        self.n_haplotypes = ploidy.iter().map(|&p| p as usize).sum();
+        self.n_haplotypes = hap as usize;
         self.words_per_snp = self.n_haplotypes.div_ceil(64);
         self.row = vec![0; self.words_per_snp];
+        self.all_diploid = ploidy.iter().all(|&p| p == 2);
+        self.first_hap = first_hap;
         self.ploidy = Some(ploidy);
         Ok(())
     }
@@ -949,11 +995,24 @@ fn write_outputs(
     out.stage_artifact(&genotypes_path, gm, |w| {
         let mut writer = GenotypeParquetWriter::new(w, n_snps)?;
         let step = artifact::ROW_GROUP_HAPLOTYPES;
-        for h0 in (0..n_haps).step_by(step) {
-            let n = step.min(n_haps - h0);
-            let rows = data.snps.haplotype_rows(h0, n);
-            writer.write_rows(&data.labels[h0..h0 + n], rows)?;
-        }
+        // Transpose the next block of haplotypes on a second thread while this one encodes and
+        // compresses the current one; two blocks in flight bound the memory.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(1);
+            scope.spawn(move || {
+                for h0 in (0..n_haps).step_by(step) {
+                    let rows = data.snps.haplotype_rows(h0, step.min(n_haps - h0));
+                    if tx.send((h0, rows)).is_err() {
+                        break; // the writer failed and hung up
+                    }
+                }
+            });
+            for (h0, rows) in rx {
+                let n = rows.len() / n_snps;
+                writer.write_rows(&data.labels[h0..h0 + n], rows)?;
+            }
+            Ok::<_, ArtifactError>(())
+        })?;
         writer.finish()
     })?;
     out.commit()?;

@@ -224,7 +224,11 @@ pub fn split(input: &Path, out_dir: &Path, opts: &SplitOptions) -> Result<SplitS
             format!(
                 "{} of the {} samples of {} are not in the panel (first: {}{}); pass --drop-unlabelled to leave them out",
                 unlabelled.len(),
-                matrix.labels().len() / 2,
+                {
+                    let mut all: Vec<&str> = matrix.labels().iter().map(|l| l.sample.as_str()).collect();
+                    all.dedup();
+                    all.len()
+                },
                 genotypes_path.display(),
                 shown.join(", "),
                 if unlabelled.len() > 5 { ", ..." } else { "" }
