@@ -8,7 +8,7 @@ use artifact::{
     open_artifact, read_genotypes_parquet, read_variants_parquet, sha256_file, ArtifactKind,
     Manifest,
 };
-use gmmn_sim::{data, files_below, run, stderr};
+use gmmn_sim::{data, files_below, run, split_1kg_super_populations, stderr};
 
 /// Per-SNP ALT counts and (chrom, pos) straight from the VCF text, parsed independently of the
 /// ingest code (bgzip is multi-member gzip, so MultiGzDecoder reads it).
@@ -70,21 +70,7 @@ fn ingest_1kg_matches_vcf_and_splits_into_super_populations() {
     assert_eq!((m.labels()[0].haplotype, m.labels()[1].haplotype), (0, 1));
 
     let split_dir = tmp.path().join("split");
-    let o = run(
-        "gmmn-split",
-        &[
-            &ingest_dir,
-            &"--panel",
-            &data("1kg_phase3.panel"),
-            &"--column",
-            &"super_pop",
-            &"--groups",
-            &"EUR,AFR,EAS,SAS",
-            &"--out",
-            &split_dir,
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    split_1kg_super_populations(&ingest_dir, &split_dir);
     let panel: HashMap<String, String> = std::fs::read_to_string(data("1kg_phase3.panel"))
         .unwrap()
         .lines()

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use artifact::{ArtifactKind, Manifest, Producer};
-use gmmn_sim::{data, files_below, repo_root, run, stderr};
+use gmmn_sim::{data, files_below, repo_root, run, split_1kg_super_populations, stderr};
 use serde_json::{json, Value};
 
 const KINDS: [ArtifactKind; 2] = [ArtifactKind::Genotypes, ArtifactKind::Variants];
@@ -409,22 +409,7 @@ fn every_stage_manifest_validates_against_its_schema() {
         &[&data("1kg_phase3_805snp.vcf.gz"), &"--out", &ingest_dir],
     );
     assert!(o.status.success(), "gmmn-ingest failed:\n{}", stderr(&o));
-    let groups = GROUPS.join(",");
-    let o = run(
-        "gmmn-split",
-        &[
-            &ingest_dir,
-            &"--panel",
-            &data("1kg_phase3.panel"),
-            &"--column",
-            &"super_pop",
-            &"--groups",
-            &groups,
-            &"--out",
-            &split_dir,
-        ],
-    );
-    assert!(o.status.success(), "gmmn-split failed:\n{}", stderr(&o));
+    split_1kg_super_populations(&ingest_dir, &split_dir);
 
     let mut expected = vec![
         "ingest/genotypes.parquet.meta.yaml".to_string(),

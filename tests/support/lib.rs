@@ -71,3 +71,23 @@ pub fn files_below(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// `gmmn-split INGEST_DIR` by the 1000 Genomes super-populations of the seed paper (EUR, AFR,
+/// EAS, SAS) into `out`; panics with stderr on failure.
+pub fn split_1kg_super_populations(ingest_dir: &Path, out: &Path) {
+    let o = run(
+        "gmmn-split",
+        &[
+            &ingest_dir,
+            &"--panel",
+            &data("1kg_phase3.panel"),
+            &"--column",
+            &"super_pop",
+            &"--groups",
+            &"EUR,AFR,EAS,SAS",
+            &"--out",
+            &out,
+        ],
+    );
+    assert!(o.status.success(), "gmmn-split failed:\n{}", stderr(&o));
+}
