@@ -200,10 +200,6 @@ impl PackedSnps {
         self.words.len().checked_div(self.words_per_snp).unwrap_or(0)
     }
 
-    pub fn get(&self, snp: usize, hap: usize) -> u8 {
-        ((self.words[snp * self.words_per_snp + hap / 64] >> (hap % 64)) & 1) as u8
-    }
-
     /// Rows `h0..h0+n` as bytes, haplotype-major (n x n_snps). `h0` must be a multiple of 64.
     pub fn haplotype_rows(&self, h0: usize, n: usize) -> Vec<u8> {
         debug_assert_eq!(h0 % 64, 0);
@@ -747,9 +743,7 @@ impl<'a> RecordState<'a> {
                 continue;
             }
             let name = &self.header_samples[col];
-            let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
-            let gt = parse_gt(gt_raw)
-                .map_err(|e| IngestError::at_loc(self.path, loc, format!("sample `{name}`: {e}")))?;
+            let (gt, gt_raw) = self.sample_gt(raw, col, gt_index, loc)?;
             let expected = ploidy[sel];
             let all_missing = gt.alleles.iter().take(gt.ploidy as usize).all(Option::is_none);
             if gt.ploidy != expected && !all_missing {
@@ -809,6 +803,21 @@ impl<'a> RecordState<'a> {
         Ok(missing)
     }
 
+    /// The GT of sample column `col` (raw text `raw`), parsed, with its raw bytes.
+    fn sample_gt<'r>(
+        &self,
+        raw: &'r [u8],
+        col: usize,
+        gt_index: usize,
+        loc: &Location,
+    ) -> Result<(Gt, &'r [u8]), IngestError> {
+        let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
+        let gt = parse_gt(gt_raw).map_err(|e| {
+            IngestError::at_loc(self.path, loc, format!("sample `{}`: {e}", self.header_samples[col]))
+        })?;
+        Ok((gt, gt_raw))
+    }
+
     /// Fix each selected sample's ploidy from the first SNP record (a wholly missing `.` counts
     /// as diploid) and lay out the haplotypes.
     fn init_ploidy(&mut self, record: &RawRecord, gt_index: usize, loc: &Location) -> Result<(), IngestError> {
@@ -823,10 +832,7 @@ impl<'a> RecordState<'a> {
             if !self.selected[col] {
                 continue;
             }
-            let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
-            let gt = parse_gt(gt_raw).map_err(|e| {
-                IngestError::at_loc(self.path, loc, format!("sample `{}`: {e}", self.header_samples[col]))
-            })?;
+            let (gt, _) = self.sample_gt(raw, col, gt_index, loc)?;
             let p = if gt.ploidy == 1 && gt.alleles[0].is_none() { 2 } else { gt.ploidy };
             ploidy.push(p);
             first_hap[col] = hap;
