@@ -55,12 +55,20 @@ fn ingest_1kg_matches_vcf_and_splits_into_super_populations() {
 
     let (sites, expected_counts, n_samples) = vcf_allele_counts(&vcf);
     assert_eq!(n_samples, 2504);
-    assert_eq!(m.allele_counts(), expected_counts, "per-SNP ALT counts differ from the VCF");
+    assert_eq!(
+        m.allele_counts(),
+        expected_counts,
+        "per-SNP ALT counts differ from the VCF"
+    );
 
     let vpath = gm.companion(&geno, "variants").unwrap();
     open_artifact(&vpath, ArtifactKind::Variants).unwrap();
     let v = read_variants_parquet(&vpath).unwrap();
-    let got: Vec<(String, u64)> = v.variants.iter().map(|x| (x.chrom.clone(), x.pos)).collect();
+    let got: Vec<(String, u64)> = v
+        .variants
+        .iter()
+        .map(|x| (x.chrom.clone(), x.pos))
+        .collect();
     assert_eq!(got, sites);
     for (af, c) in v.allele_frequency.iter().zip(&expected_counts) {
         assert!((af - *c as f64 / 5008.0).abs() < 1e-12);
@@ -102,12 +110,23 @@ fn ingest_1kg_matches_vcf_and_splits_into_super_populations() {
         // The manifest names the panel and the input genotypes by hash.
         let roles: Vec<&str> = man.inputs.iter().map(|i| i.role.as_str()).collect();
         assert_eq!(roles, ["genotypes", "variants", "panel"]);
-        assert_eq!(man.inputs[2].sha256, sha256_file(&data("1kg_phase3.panel")).unwrap());
+        assert_eq!(
+            man.inputs[2].sha256,
+            sha256_file(&data("1kg_phase3.panel")).unwrap()
+        );
         assert_eq!(man.params["column"], "super_pop");
     }
     // AMR was not requested: the four groups' counts are a part of the whole.
-    assert!(total_counts.iter().zip(&expected_counts).all(|(t, e)| t <= e));
-    assert_eq!(files_below(&split_dir).len(), 16, "{:?}", files_below(&split_dir));
+    assert!(total_counts
+        .iter()
+        .zip(&expected_counts)
+        .all(|(t, e)| t <= e));
+    assert_eq!(
+        files_below(&split_dir).len(),
+        16,
+        "{:?}",
+        files_below(&split_dir)
+    );
 }
 
 #[test]
@@ -134,7 +153,15 @@ fn ingest_is_byte_for_byte_reproducible() {
     let s = tmp.path().join("split");
     let o = run(
         "gmmn-split",
-        &[&a, &"--panel", &data("sim_ooa4_chr22_5k.panel"), &"--column", &"pop", &"--out", &s],
+        &[
+            &a,
+            &"--panel",
+            &data("sim_ooa4_chr22_5k.panel"),
+            &"--column",
+            &"pop",
+            &"--out",
+            &s,
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     for (g, n) in [("CEU", 716), ("YRI", 806), ("CHB", 972), ("JPT", 872)] {
@@ -153,12 +180,18 @@ fn region_uses_the_index_and_agrees_with_a_scan() {
     let indexed = tmp.path().join("indexed");
     let scanned = tmp.path().join("scanned");
     for (input, out) in [(&vcf, &indexed), (&copy, &scanned)] {
-        let o = run("gmmn-ingest", &[input, &"--out", out, &"--region", &"2:1000000-150000000"]);
+        let o = run(
+            "gmmn-ingest",
+            &[input, &"--out", out, &"--region", &"2:1000000-150000000"],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let mi = Manifest::read_for(&indexed.join("genotypes.parquet")).unwrap();
     let ms = Manifest::read_for(&scanned.join("genotypes.parquet")).unwrap();
-    assert!(mi.inputs.iter().any(|i| i.role == "index"), "index not used");
+    assert!(
+        mi.inputs.iter().any(|i| i.role == "index"),
+        "index not used"
+    );
     assert!(!ms.inputs.iter().any(|i| i.role == "index"));
     assert_eq!(mi.shape, ms.shape);
     assert!(mi.shape[1] > 10 && mi.shape[1] < 100, "{:?}", mi.shape);
@@ -185,7 +218,17 @@ fn samples_maf_and_max_snps_options() {
     let out = tmp.path().join("o");
     let o = run(
         "gmmn-ingest",
-        &[&vcf, &"--out", &out, &"--samples", &samples, &"--min-maf", &"0.2", &"--max-snps", &"50"],
+        &[
+            &vcf,
+            &"--out",
+            &out,
+            &"--samples",
+            &samples,
+            &"--min-maf",
+            &"0.2",
+            &"--max-snps",
+            &"50",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let m = Manifest::read_for(&out.join("genotypes.parquet")).unwrap();
@@ -195,7 +238,12 @@ fn samples_maf_and_max_snps_options() {
     assert_eq!(m.params["min_maf"], 0.2);
     let g = read_genotypes_parquet(&out.join("genotypes.parquet")).unwrap();
     // VCF order, not the samples file's.
-    let names: Vec<&str> = g.labels().iter().step_by(2).map(|l| l.sample.as_str()).collect();
+    let names: Vec<&str> = g
+        .labels()
+        .iter()
+        .step_by(2)
+        .map(|l| l.sample.as_str())
+        .collect();
     assert_eq!(names, ["HG00096", "HG00097", "NA21144"]);
     // With 6 haplotypes MAF >= 0.2 means 2..=4 ALT alleles.
     for c in g.allele_counts() {

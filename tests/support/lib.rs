@@ -56,7 +56,9 @@ pub fn stdout(o: &Output) -> String {
 /// Every file below `dir` (relative names, sorted); empty if `dir` does not exist.
 pub fn files_below(dir: &Path) -> Vec<String> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -90,4 +92,23 @@ pub fn split_1kg_super_populations(ingest_dir: &Path, out: &Path) {
         ],
     );
     assert!(o.status.success(), "gmmn-split failed:\n{}", stderr(&o));
+}
+
+/// The shipped 1000 Genomes data ingested and split by super-population, once per test binary
+/// (a directory that lives until the process ends); returns the groups directory.
+pub fn shared_1kg_groups() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = std::env::temp_dir().join(format!("gmmn-test-1kg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let ingest = base.join("ingest");
+        let o = run(
+            "gmmn-ingest",
+            &[&data("1kg_phase3_805snp.vcf.gz"), &"--out", &ingest],
+        );
+        assert!(o.status.success(), "gmmn-ingest failed:\n{}", stderr(&o));
+        let groups = base.join("groups");
+        split_1kg_super_populations(&ingest, &groups);
+        groups
+    })
 }

@@ -128,10 +128,7 @@ impl GenotypeMatrix {
 }
 
 /// ALT allele count per SNP over rows of width `n_snps`.
-pub fn allele_counts_of_rows<'a>(
-    n_snps: usize,
-    rows: impl Iterator<Item = &'a [u8]>,
-) -> Vec<u64> {
+pub fn allele_counts_of_rows<'a>(n_snps: usize, rows: impl Iterator<Item = &'a [u8]>) -> Vec<u64> {
     // u32 partial sums vectorise; fold into u64 every 2^31 rows would be needed only for
     // absurd inputs, so count in u64 directly: this is not a hot path.
     let mut counts = vec![0u64; n_snps];
@@ -310,11 +307,14 @@ mod tests {
                 group: if i % 3 == 0 { None } else { Some("EUR".into()) },
             })
             .collect();
-        let values: Vec<u8> = (0..n * m).map(|k| ((k * 7 + k / 5) % 3 == 0) as u8).collect();
+        let values: Vec<u8> = (0..n * m)
+            .map(|k| ((k * 7 + k / 5) % 3 == 0) as u8)
+            .collect();
         let g = GenotypeMatrix::new(labels, m, values).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.parquet");
-        g.write_parquet(std::fs::File::create(&path).unwrap()).unwrap();
+        g.write_parquet(std::fs::File::create(&path).unwrap())
+            .unwrap();
         let back = read_genotypes_parquet(&path).unwrap();
         assert_eq!(back, g);
         assert_eq!(back.allele_counts(), g.allele_counts());

@@ -7,12 +7,20 @@
 //!   same directory, fsync, rename; manifests last).
 //! * [`GenotypeMatrix`] and [`VariantTable`]: haplotypes x SNPs and their Parquet layouts
 //!   (documented for polars/pyarrow users in `schemas/parquet-layouts.md`).
+//! * [`rng`] and [`features`]: the portable seeded random numbers and the random feature map
+//!   that the sketch stage and the trainer must agree on bit for bit; [`Sketch`] and its
+//!   manifest params [`SketchInfo`].
 
 mod error;
+pub mod features;
 mod genotype;
 mod hash;
 mod manifest;
 mod output;
+#[cfg(feature = "plot")]
+pub mod plot;
+pub mod rng;
+mod sketch;
 mod variants;
 
 pub use error::ArtifactError;
@@ -25,6 +33,7 @@ pub use manifest::{
     manifest_path, open_artifact, ArtifactKind, FileRef, Manifest, Producer, SCHEMA_VERSION,
 };
 pub use output::OutputSet;
+pub use sketch::{Sketch, SketchInfo};
 pub use variants::{read_variants_parquet, write_variants_parquet, Variant, VariantTable};
 
 /// Logging set-up shared by every stage binary: human-readable lines on stderr, errors only with
@@ -32,7 +41,11 @@ pub use variants::{read_variants_parquet, write_variants_parquet, Variant, Varia
 pub fn init_logging(quiet: bool) {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(if quiet { tracing::Level::ERROR } else { tracing::Level::INFO })
+        .with_max_level(if quiet {
+            tracing::Level::ERROR
+        } else {
+            tracing::Level::INFO
+        })
         .with_target(false)
         .without_time()
         .init();

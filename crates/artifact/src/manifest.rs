@@ -24,6 +24,20 @@ pub enum ArtifactKind {
     Genotypes,
     /// One row per SNP: chrom, pos, id, ref, alt, allele frequency.
     Variants,
+    /// R restarts x D mean random features, f32 `.npy`.
+    Sketch,
+    /// A trained generator, safetensors.
+    Model,
+    /// A resumable training state (generator, Adam moments, step), safetensors.
+    Checkpoint,
+    /// Training loss per step, CSV.
+    LossLog,
+    /// A figure, PNG or SVG.
+    Plot,
+    /// Phased genotypes as bgzipped VCF.
+    Vcf,
+    /// Sample -> group table, TSV with a header.
+    Panel,
 }
 
 impl ArtifactKind {
@@ -31,6 +45,13 @@ impl ArtifactKind {
         match self {
             ArtifactKind::Genotypes => "genotypes",
             ArtifactKind::Variants => "variants",
+            ArtifactKind::Sketch => "sketch",
+            ArtifactKind::Model => "model",
+            ArtifactKind::Checkpoint => "checkpoint",
+            ArtifactKind::LossLog => "loss_log",
+            ArtifactKind::Plot => "plot",
+            ArtifactKind::Vcf => "vcf",
+            ArtifactKind::Panel => "panel",
         }
     }
 }

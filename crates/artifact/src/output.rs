@@ -150,7 +150,8 @@ mod tests {
         {
             let mut out = OutputSet::new();
             out.stage_artifact(&target, manifest(), |w| {
-                w.write_all(b"data").map_err(|e| ArtifactError::io("a.bin", e))
+                w.write_all(b"data")
+                    .map_err(|e| ArtifactError::io("a.bin", e))
             })
             .unwrap();
             // dropped: an interrupted stage
@@ -164,7 +165,8 @@ mod tests {
         let target = dir.path().join("a.bin");
         let mut out = OutputSet::new();
         out.stage_artifact(&target, manifest(), |w| {
-            w.write_all(b"data").map_err(|e| ArtifactError::io("a.bin", e))
+            w.write_all(b"data")
+                .map_err(|e| ArtifactError::io("a.bin", e))
         })
         .unwrap();
         out.commit().unwrap();
@@ -181,9 +183,16 @@ mod tests {
 
         let mpath = manifest_path(&target);
         let text = fs::read_to_string(&mpath).unwrap();
-        fs::write(&mpath, text.replace("schema_version: 1", "schema_version: 99")).unwrap();
+        fs::write(
+            &mpath,
+            text.replace("schema_version: 1", "schema_version: 99"),
+        )
+        .unwrap();
         let err = open_artifact(&target, ArtifactKind::Variants).unwrap_err();
-        assert!(matches!(err, ArtifactError::UnsupportedSchema { found: 99, .. }), "{err}");
+        assert!(
+            matches!(err, ArtifactError::UnsupportedSchema { found: 99, .. }),
+            "{err}"
+        );
 
         fs::remove_file(&mpath).unwrap();
         let err = open_artifact(&target, ArtifactKind::Variants).unwrap_err();

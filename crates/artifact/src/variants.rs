@@ -54,7 +54,6 @@ impl VariantTable {
     }
 }
 
-
 pub fn write_variants_parquet<W: Write>(w: W, table: &VariantTable) -> Result<()> {
     let v = &table.variants;
     let mut df = DataFrame::new(

@@ -32,7 +32,9 @@ pub fn detect(path: &Path) -> Result<Compression, IngestError> {
     let mut head = [0u8; 18];
     let mut n = 0;
     while n < head.len() {
-        let k = f.read(&mut head[n..]).map_err(|e| IngestError::io(path, e))?;
+        let k = f
+            .read(&mut head[n..])
+            .map_err(|e| IngestError::io(path, e))?;
         if k == 0 {
             break;
         }
@@ -77,7 +79,11 @@ pub fn check_vcf_start(path: &Path, stream: &mut dyn BufRead) -> Result<(), Inge
         .fill_buf()
         .map_err(|e| IngestError::read(path, 1, e))?;
     if head.is_empty() {
-        return Err(IngestError::at(path, None, "the file is empty (no VCF header)"));
+        return Err(IngestError::at(
+            path,
+            None,
+            "the file is empty (no VCF header)",
+        ));
     }
     if head.starts_with(b"BCF") {
         return Err(IngestError::at(

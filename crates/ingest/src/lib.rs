@@ -197,7 +197,10 @@ pub struct PackedSnps {
 
 impl PackedSnps {
     pub fn n_snps(&self) -> usize {
-        self.words.len().checked_div(self.words_per_snp).unwrap_or(0)
+        self.words
+            .len()
+            .checked_div(self.words_per_snp)
+            .unwrap_or(0)
     }
 
     /// Rows `h0..h0+n` as bytes, haplotype-major (n x n_snps). `h0` must be a multiple of 64.
@@ -330,7 +333,10 @@ fn check_header_text(path: &Path, raw: &str) -> Result<(), IngestError> {
             return Err(IngestError::at(
                 path,
                 Some(line_no),
-                format!("duplicate sample name `{name}` (columns {prev} and {})", c + 1),
+                format!(
+                    "duplicate sample name `{name}` (columns {prev} and {})",
+                    c + 1
+                ),
             ));
         }
     }
@@ -344,7 +350,11 @@ pub fn read_vcf(
     progress: &ProgressBar,
 ) -> Result<Ingested, IngestError> {
     validate(opts)?;
-    let region = opts.region.as_deref().map(RegionFilter::parse).transpose()?;
+    let region = opts
+        .region
+        .as_deref()
+        .map(RegionFilter::parse)
+        .transpose()?;
     let compression = input::detect(path)?;
     let mut stream = input::open_stream(path, compression, opts.threads)?;
     input::check_vcf_start(path, &mut *stream)?;
@@ -434,7 +444,8 @@ fn query_region(
 ) -> Result<(), IngestError> {
     let index = read_index(index_path)?;
     let names = index.header().map(|h| h.reference_sequence_names());
-    let Some(id) = names.and_then(|n| n.get_index_of(region.region.name().as_ref() as &[u8])) else {
+    let Some(id) = names.and_then(|n| n.get_index_of(region.region.name().as_ref() as &[u8]))
+    else {
         // The index lists every contig with records: none here means no record in the region.
         tracing::warn!(
             "{}: `{}` is not a contig of the index {}",
@@ -450,13 +461,17 @@ fn query_region(
     let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
     let mut reader = noodles_bgzf::io::Reader::new(file);
     for chunk in chunks {
-        reader
-            .seek(chunk.start())
-            .map_err(|e| IngestError::at(path, None, format!("seeking to an indexed block: {e}")))?;
+        reader.seek(chunk.start()).map_err(|e| {
+            IngestError::at(path, None, format!("seeking to an indexed block: {e}"))
+        })?;
         while reader.virtual_position() < chunk.end() {
             line.clear();
             let n = reader.read_until(b'\n', line).map_err(|e| {
-                IngestError::at(path, None, format!("after {} records of the region: {e}", state.records))
+                IngestError::at(
+                    path,
+                    None,
+                    format!("after {} records of the region: {e}", state.records),
+                )
             })?;
             if n == 0 {
                 break;
@@ -616,7 +631,11 @@ impl<'a> RecordState<'a> {
 
         let (reference, alt) = (record.reference, record.alternate);
         let is_base = |s: &str| {
-            s.len() == 1 && matches!(s.as_bytes()[0].to_ascii_uppercase(), b'A' | b'C' | b'G' | b'T')
+            s.len() == 1
+                && matches!(
+                    s.as_bytes()[0].to_ascii_uppercase(),
+                    b'A' | b'C' | b'G' | b'T'
+                )
         };
         let skip = if alt == "." || alt.is_empty() {
             Some(&mut self.skipped.no_alt)
@@ -649,7 +668,12 @@ impl<'a> RecordState<'a> {
             self.skipped.below_maf += 1;
             return Ok(true);
         }
-        let site = (record.chrom.to_string(), record.pos, reference.to_string(), alt.to_string());
+        let site = (
+            record.chrom.to_string(),
+            record.pos,
+            reference.to_string(),
+            alt.to_string(),
+        );
         if !self.seen_sites.insert(site) {
             return Err(IngestError::at_loc(
                 self.path,
@@ -665,7 +689,11 @@ impl<'a> RecordState<'a> {
         self.variants.push(Variant {
             chrom: record.chrom.to_string(),
             pos: record.pos,
-            id: if record.id.is_empty() { ".".into() } else { record.id.to_string() },
+            id: if record.id.is_empty() {
+                ".".into()
+            } else {
+                record.id.to_string()
+            },
             reference: reference.to_ascii_uppercase(),
             alternate: alt.to_ascii_uppercase(),
         });
@@ -745,7 +773,11 @@ impl<'a> RecordState<'a> {
             let name = &self.header_samples[col];
             let (gt, gt_raw) = self.sample_gt(raw, col, gt_index, loc)?;
             let expected = ploidy[sel];
-            let all_missing = gt.alleles.iter().take(gt.ploidy as usize).all(Option::is_none);
+            let all_missing = gt
+                .alleles
+                .iter()
+                .take(gt.ploidy as usize)
+                .all(Option::is_none);
             if gt.ploidy != expected && !all_missing {
                 return Err(IngestError::at_loc(
                     self.path,
@@ -756,7 +788,11 @@ impl<'a> RecordState<'a> {
                     ),
                 ));
             }
-            if expected == 2 && !gt.phased && gt.alleles[0] != gt.alleles[1] && !self.opts.allow_unphased {
+            if expected == 2
+                && !gt.phased
+                && gt.alleles[0] != gt.alleles[1]
+                && !self.opts.allow_unphased
+            {
                 return Err(IngestError::at_loc(
                     self.path,
                     loc,
@@ -813,14 +849,23 @@ impl<'a> RecordState<'a> {
     ) -> Result<(Gt, &'r [u8]), IngestError> {
         let gt_raw = raw.split(|&b| b == b':').nth(gt_index).unwrap_or(b"");
         let gt = parse_gt(gt_raw).map_err(|e| {
-            IngestError::at_loc(self.path, loc, format!("sample `{}`: {e}", self.header_samples[col]))
+            IngestError::at_loc(
+                self.path,
+                loc,
+                format!("sample `{}`: {e}", self.header_samples[col]),
+            )
         })?;
         Ok((gt, gt_raw))
     }
 
     /// Fix each selected sample's ploidy from the first SNP record (a wholly missing `.` counts
     /// as diploid) and lay out the haplotypes.
-    fn init_ploidy(&mut self, record: &RawRecord, gt_index: usize, loc: &Location) -> Result<(), IngestError> {
+    fn init_ploidy(
+        &mut self,
+        record: &RawRecord,
+        gt_index: usize,
+        loc: &Location,
+    ) -> Result<(), IngestError> {
         let n_columns = record::count_columns(record.samples);
         if n_columns != self.header_samples.len() {
             return Err(self.column_count_error(n_columns, loc));
@@ -833,7 +878,11 @@ impl<'a> RecordState<'a> {
                 continue;
             }
             let (gt, _) = self.sample_gt(raw, col, gt_index, loc)?;
-            let p = if gt.ploidy == 1 && gt.alleles[0].is_none() { 2 } else { gt.ploidy };
+            let p = if gt.ploidy == 1 && gt.alleles[0].is_none() {
+                2
+            } else {
+                gt.ploidy
+            };
             ploidy.push(p);
             first_hap[col] = hap;
             hap += p as u32;
@@ -847,7 +896,11 @@ impl<'a> RecordState<'a> {
         Ok(())
     }
 
-    fn finish(self, compression: Compression, index: Option<PathBuf>) -> Result<Ingested, IngestError> {
+    fn finish(
+        self,
+        compression: Compression,
+        index: Option<PathBuf>,
+    ) -> Result<Ingested, IngestError> {
         if self.variants.is_empty() {
             return Err(IngestError::at(
                 self.path,
@@ -964,7 +1017,10 @@ fn write_outputs(
     counts.insert("snps".into(), n_snps as u64);
     counts.insert("samples".into(), data.n_samples as u64);
     counts.insert("haplotypes".into(), n_haps as u64);
-    counts.insert("stopped_at_max_snps".into(), data.stopped_at_max_snps as u64);
+    counts.insert(
+        "stopped_at_max_snps".into(),
+        data.stopped_at_max_snps as u64,
+    );
     for (reason, n) in data.skipped.as_pairs() {
         counts.insert(format!("skipped_{reason}"), n);
     }
@@ -997,7 +1053,12 @@ fn write_outputs(
 
     let mut gm = base(ArtifactKind::Genotypes);
     gm.shape = vec![n_haps as u64, n_snps as u64];
-    gm.companions = vec![FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?];
+    gm.companions = vec![FileRef::new(
+        "variants",
+        &variants_path,
+        vm.sha256.clone(),
+        out_dir,
+    )?];
     out.stage_artifact(&genotypes_path, gm, |w| {
         let mut writer = GenotypeParquetWriter::new(w, n_snps)?;
         let step = artifact::ROW_GROUP_HAPLOTYPES;

@@ -52,7 +52,10 @@ pub fn split_line(line: &[u8]) -> Result<RawRecord<'_>, String> {
     }
     let pos_text = cols[1];
     let pos = if !pos_text.is_empty() && pos_text.iter().all(u8::is_ascii_digit) {
-        text(pos_text, "POS")?.parse::<u64>().ok().filter(|&p| p > 0)
+        text(pos_text, "POS")?
+            .parse::<u64>()
+            .ok()
+            .filter(|&p| p > 0)
     } else {
         None
     };
@@ -115,14 +118,21 @@ mod tests {
     #[test]
     fn splits_fixed_columns() {
         let r = split_line(b"22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1").unwrap();
-        assert_eq!((r.chrom, r.pos, r.id, r.reference, r.alternate), ("22", 100, "rs1", "A", "G"));
+        assert_eq!(
+            (r.chrom, r.pos, r.id, r.reference, r.alternate),
+            ("22", 100, "rs1", "A", "G")
+        );
         assert_eq!(r.format, Some(&b"GT"[..]));
         assert_eq!(r.samples, b"0|1\t1|1");
         assert_eq!(count_columns(r.samples), 2);
         let r = split_line(b"22\t100\t.\tA\tG\t.\tPASS\t.").unwrap();
         assert!(r.format.is_none() && r.samples.is_empty());
-        assert!(split_line(b"22\t100\t.\tA").unwrap_err().contains("4 columns"));
-        assert!(split_line(b"22\t1x0\t.\tA\tG\t.\t.\t.").unwrap_err().contains("POS `1x0`"));
+        assert!(split_line(b"22\t100\t.\tA")
+            .unwrap_err()
+            .contains("4 columns"));
+        assert!(split_line(b"22\t1x0\t.\tA\tG\t.\t.\t.")
+            .unwrap_err()
+            .contains("POS `1x0`"));
         assert!(split_line(b"22\t0\t.\tA\tG\t.\t.\t.").is_err());
     }
 
@@ -131,8 +141,18 @@ mod tests {
         let mut got = Vec::new();
         assert!(phased_biallelic_fast(b"0|1\t1|1\t1|0", 3, |i, a, b| got.push((i, a, b))));
         assert_eq!(got, [(0, 0, 1), (1, 1, 1), (2, 1, 0)]);
-        for bad in [&b"0|1\t1/1\t1|0"[..], b"0|1\t.|1\t1|0", b"0|1\t1|1", b"0|1\t1|2\t1|0", b"0|1 1|1\t1|0"] {
-            assert!(!phased_biallelic_fast(bad, 3, |_, _, _| {}), "{}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"0|1\t1/1\t1|0"[..],
+            b"0|1\t.|1\t1|0",
+            b"0|1\t1|1",
+            b"0|1\t1|2\t1|0",
+            b"0|1 1|1\t1|0",
+        ] {
+            assert!(
+                !phased_biallelic_fast(bad, 3, |_, _, _| {}),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

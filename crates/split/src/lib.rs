@@ -51,9 +51,16 @@ pub fn read_panel(path: &Path, column: &str) -> Result<Panel, SplitError> {
         path: path.to_path_buf(),
         source: e,
     })?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else {
-        return Err(panel_err(path, None, "empty panel (a header line and one line per sample expected)"));
+        return Err(panel_err(
+            path,
+            None,
+            "empty panel (a header line and one line per sample expected)",
+        ));
     };
     let split = |l: &str| -> Vec<String> {
         l.trim_end_matches(['\r', '\t', ' '])
@@ -77,7 +84,10 @@ pub fn read_panel(path: &Path, column: &str) -> Result<Panel, SplitError> {
         return Err(panel_err(
             path,
             Some(1),
-            format!("no column `{column}` in the header (columns: {})", names.join(", ")),
+            format!(
+                "no column `{column}` in the header (columns: {})",
+                names.join(", ")
+            ),
         ));
     };
     let mut labels: HashMap<String, (String, usize)> = HashMap::new();
@@ -177,12 +187,17 @@ pub fn resolve_genotypes(input: &Path) -> PathBuf {
 fn valid_group_name(g: &str) -> bool {
     !g.is_empty()
         && !g.starts_with('.')
-        && g.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && g.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Split `input` (genotype Parquet or ingest directory) into `out_dir/<GROUP>.parquet` and
 /// `out_dir/<GROUP>.variants.parquet` (allele frequencies of that group), with manifests.
-pub fn split(input: &Path, out_dir: &Path, opts: &SplitOptions) -> Result<SplitSummary, SplitError> {
+pub fn split(
+    input: &Path,
+    out_dir: &Path,
+    opts: &SplitOptions,
+) -> Result<SplitSummary, SplitError> {
     let genotypes_path = resolve_genotypes(input);
     let gm = open_artifact(&genotypes_path, ArtifactKind::Genotypes)?;
     let variants_path = gm.companion(&genotypes_path, "variants")?;
@@ -292,7 +307,10 @@ pub fn split(input: &Path, out_dir: &Path, opts: &SplitOptions) -> Result<SplitS
     for g in &groups {
         let rows = &rows_by_group[g.as_str()];
         let samples = {
-            let mut s: Vec<&str> = rows.iter().map(|&i| matrix.labels()[i].sample.as_str()).collect();
+            let mut s: Vec<&str> = rows
+                .iter()
+                .map(|&i| matrix.labels()[i].sample.as_str())
+                .collect();
             s.dedup();
             s.len()
         };
@@ -339,7 +357,11 @@ pub fn split(input: &Path, out_dir: &Path, opts: &SplitOptions) -> Result<SplitS
     Ok(SplitSummary {
         snps: matrix.n_snps(),
         groups: outputs,
-        unlabelled_samples: if opts.drop_unlabelled { unlabelled.len() } else { 0 },
+        unlabelled_samples: if opts.drop_unlabelled {
+            unlabelled.len()
+        } else {
+            0
+        },
     })
 }
 
@@ -366,7 +388,10 @@ mod tests {
     fn duplicate_sample_names_both_lines() {
         let (_d, p) = panel("sample\tpop\nA\tGBR\nB\tYRI\nA\tCEU\n");
         let e = read_panel(&p, "pop").unwrap_err().to_string();
-        assert!(e.contains("p.panel") && e.contains("line 4") && e.contains("line 2"), "{e}");
+        assert!(
+            e.contains("p.panel") && e.contains("line 4") && e.contains("line 2"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,370 @@
+//! The data owner's side of the GMMN: mean random features of a group's real haplotypes.
+//!
+//! For restart r, mu_r = (1/N) sum_i phi_r(x_i) with phi_r(x) = ReLU(W_r x) (or x itself for
+//! identity features). W_r is regenerated block by block from its seed
+//! ([`artifact::features::FeatureSpec::fill_weight_rows`]), so no more than one block of one W
+//! is ever in memory. Products are accumulated in f64: x is 0/1 and W's entries are f32, so the
+//! sums are exact to ~1e-15 and the trainer's own mean phi (see the train crate's tests) agrees
+//! with the sketch to the last f32 bit or so.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use artifact::features::{restart_seed, FeatureMap, FeatureSpec, WeightInit, WEIGHT_GENERATOR};
+use artifact::{
+    open_artifact, read_genotypes_parquet, ArtifactError, ArtifactKind, FileRef, GenotypeMatrix,
+    Manifest, OutputSet, Producer, Sketch, SketchInfo,
+};
+use rayon::prelude::*;
+
+/// W rows per block: each worker holds one block (rows x M f64) and one haplotype block.
+const WEIGHT_BLOCK_ROWS: usize = 256;
+/// Haplotypes converted to f64 at a time.
+const HAPLOTYPE_BLOCK: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SketchError {
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SketchOptions {
+    pub features: FeatureMap,
+    pub multiplier: usize,
+    /// None: 20 for relu (the paper restarts every 500 of 10,000 steps), 1 for identity.
+    pub restarts: Option<usize>,
+    pub seed: u64,
+    pub init: WeightInit,
+}
+
+impl Default for SketchOptions {
+    fn default() -> Self {
+        SketchOptions {
+            features: FeatureMap::Relu,
+            multiplier: 10,
+            restarts: None,
+            seed: 0,
+            init: WeightInit::Gaussian,
+        }
+    }
+}
+
+pub const DEFAULT_RELU_RESTARTS: usize = 20;
+
+#[derive(Debug)]
+pub struct SketchSummary {
+    pub group: String,
+    pub haplotypes: usize,
+    pub snps: usize,
+    pub restarts: usize,
+    pub features: usize,
+    pub sketch: PathBuf,
+}
+
+impl std::fmt::Display for SketchSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "sketched {} ({} haplotypes x {} SNPs): {} restart(s) x {} features -> {}",
+            self.group,
+            self.haplotypes,
+            self.snps,
+            self.restarts,
+            self.features,
+            self.sketch.display()
+        )
+    }
+}
+
+/// The sketch file inside an output directory.
+pub const SKETCH_FILE: &str = "sketch.npy";
+/// The training group's variants, carried along so that the sampler can write a VCF.
+pub const VARIANTS_FILE: &str = "variants.parquet";
+
+/// Mean features of every haplotype of `matrix` for one W seed. `progress(k)` is called as blocks
+/// of features finish, with the number of features done in that block.
+pub fn mean_features(
+    matrix: &GenotypeMatrix,
+    spec: &FeatureSpec,
+    seed: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<f32> {
+    let n = matrix.n_haplotypes();
+    let m = matrix.n_snps();
+    assert_eq!(m, spec.snps, "matrix and feature spec disagree on SNPs");
+    match spec.map {
+        FeatureMap::Identity => {
+            let counts = matrix.allele_counts();
+            progress(m as u64);
+            counts
+                .iter()
+                .map(|&c| (c as f64 / n as f64) as f32)
+                .collect()
+        }
+        FeatureMap::Relu => {
+            let mut mu = vec![0f32; spec.features];
+            mu.par_chunks_mut(WEIGHT_BLOCK_ROWS)
+                .enumerate()
+                .for_each(|(b, out)| {
+                    let rows = out.len();
+                    let mut w32 = vec![0f32; rows * m];
+                    spec.fill_weight_rows_serial(seed, b * WEIGHT_BLOCK_ROWS, &mut w32);
+                    let w: Vec<f64> = w32.iter().map(|&v| v as f64).collect();
+                    drop(w32);
+                    let mut sums = vec![0f64; rows];
+                    let mut x = vec![0f64; HAPLOTYPE_BLOCK * m];
+                    let mut c = vec![0f64; rows * HAPLOTYPE_BLOCK];
+                    for h0 in (0..n).step_by(HAPLOTYPE_BLOCK) {
+                        let hb = HAPLOTYPE_BLOCK.min(n - h0);
+                        for (i, xrow) in x.chunks_mut(m).take(hb).enumerate() {
+                            for (d, &s) in xrow.iter_mut().zip(matrix.row(h0 + i)) {
+                                *d = s as f64;
+                            }
+                        }
+                        // C (rows x hb) = W_block (rows x m) * X_block^T (m x hb)
+                        unsafe {
+                            matrixmultiply::dgemm(
+                                rows,
+                                m,
+                                hb,
+                                1.0,
+                                w.as_ptr(),
+                                m as isize,
+                                1,
+                                x.as_ptr(),
+                                1,
+                                m as isize,
+                                0.0,
+                                c.as_mut_ptr(),
+                                hb as isize,
+                                1,
+                            );
+                        }
+                        for (r, s) in sums.iter_mut().enumerate() {
+                            *s += c[r * hb..(r + 1) * hb]
+                                .iter()
+                                .map(|v| v.max(0.0))
+                                .sum::<f64>();
+                        }
+                    }
+                    for (o, s) in out.iter_mut().zip(&sums) {
+                        *o = (s / n as f64) as f32;
+                    }
+                    progress(rows as u64);
+                });
+            mu
+        }
+    }
+}
+
+/// Accept a group Parquet file.
+fn check_group(matrix: &GenotypeMatrix, path: &Path) -> Result<String, SketchError> {
+    let mut groups: Vec<&str> = matrix
+        .labels()
+        .iter()
+        .filter_map(|l| l.group.as_deref())
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    match groups.as_slice() {
+        [g] => Ok(g.to_string()),
+        [] => Err(SketchError::Usage(format!(
+            "{}: no group label on its haplotypes; sketch one group's Parquet as written by gmmn-split",
+            path.display()
+        ))),
+        many => Err(SketchError::Usage(format!(
+            "{}: holds {} groups ({}); sketch one group at a time (gmmn-split writes one file per group)",
+            path.display(),
+            many.len(),
+            many.join(", ")
+        ))),
+    }
+}
+
+/// Sketch `input` (one group's genotype Parquet) into `out_dir/sketch.npy` (+ variants copy).
+pub fn sketch(
+    input: &Path,
+    out_dir: &Path,
+    opts: &SketchOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<SketchSummary, SketchError> {
+    let restarts = match (opts.features, opts.restarts) {
+        (_, Some(0)) => return Err(SketchError::Usage("--restarts must be at least 1".into())),
+        (FeatureMap::Identity, Some(r)) if r > 1 => return Err(SketchError::Usage(format!(
+            "--restarts {r} with identity features: the identity sketch has no random W to restart"
+        ))),
+        (FeatureMap::Identity, _) => 1,
+        (FeatureMap::Relu, r) => r.unwrap_or(DEFAULT_RELU_RESTARTS),
+    };
+    let gm = open_artifact(input, ArtifactKind::Genotypes)?;
+    let variants_path = gm.companion(input, "variants")?;
+    let vm = open_artifact(&variants_path, ArtifactKind::Variants)?;
+    let matrix = read_genotypes_parquet(input)?;
+    let group = check_group(&matrix, input)?;
+    if matrix.n_haplotypes() == 0 {
+        return Err(SketchError::Usage(format!(
+            "{}: no haplotypes",
+            input.display()
+        )));
+    }
+    let spec = FeatureSpec::new(opts.features, opts.init, matrix.n_snps(), opts.multiplier)?;
+    let restart_seeds: Vec<u64> = (0..restarts as u64)
+        .map(|r| restart_seed(opts.seed, r))
+        .collect();
+
+    let total = (restarts * spec.features) as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let mut values = Vec::with_capacity(restarts * spec.features);
+    for &s in &restart_seeds {
+        let tick = |k: u64| {
+            let d = done.fetch_add(k, std::sync::atomic::Ordering::Relaxed) + k;
+            progress(d, total);
+        };
+        values.extend(mean_features(&matrix, &spec, s, &tick));
+    }
+    let sketch = Sketch {
+        restarts,
+        features: spec.features,
+        values,
+    };
+    let info = SketchInfo {
+        group: group.clone(),
+        haplotypes: matrix.n_haplotypes() as u64,
+        snps: matrix.n_snps() as u64,
+        features: opts.features,
+        init: opts.init,
+        multiplier: if opts.features == FeatureMap::Identity {
+            1
+        } else {
+            opts.multiplier as u64
+        },
+        feature_count: spec.features as u64,
+        restarts: restarts as u64,
+        seed: opts.seed,
+        restart_seeds,
+        weight_generator: WEIGHT_GENERATOR.to_string(),
+    };
+
+    std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::Io {
+        path: out_dir.to_path_buf(),
+        source: e,
+    })?;
+    let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let sketch_path = out_dir.join(SKETCH_FILE);
+    let vpath = out_dir.join(VARIANTS_FILE);
+    let mut out = OutputSet::new();
+
+    let mut vmanifest = Manifest::new(ArtifactKind::Variants, producer.clone())
+        .param("group", group.clone())
+        .param("copied_from", "the sketched group's variants, unchanged");
+    vmanifest.shape = vm.shape.clone();
+    vmanifest.counts = vm.counts.clone();
+    vmanifest.inputs = vec![FileRef::new(
+        "variants",
+        &variants_path,
+        vm.sha256.clone(),
+        out_dir,
+    )?];
+    let vmanifest = out.stage_artifact(&vpath, vmanifest, |w| {
+        let mut f = std::fs::File::open(&variants_path).map_err(|e| ArtifactError::Io {
+            path: variants_path.clone(),
+            source: e,
+        })?;
+        std::io::copy(&mut f, w).map_err(|e| ArtifactError::Io {
+            path: variants_path.clone(),
+            source: e,
+        })?;
+        Ok(())
+    })?;
+
+    let mut manifest = info
+        .into_params(Manifest::new(ArtifactKind::Sketch, producer))
+        .count("haplotypes", matrix.n_haplotypes() as u64)
+        .count("snps", matrix.n_snps() as u64);
+    manifest.seed = Some(opts.seed);
+    manifest.shape = vec![restarts as u64, spec.features as u64];
+    manifest.inputs = vec![
+        FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,
+        FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
+    ];
+    manifest.companions = vec![FileRef::new(
+        "variants",
+        &vpath,
+        vmanifest.sha256.clone(),
+        out_dir,
+    )?];
+    out.stage_artifact(&sketch_path, manifest, |w| {
+        sketch.write_npy(&mut *w)?;
+        w.flush().map_err(|e| ArtifactError::Io {
+            path: sketch_path.clone(),
+            source: e,
+        })
+    })?;
+    out.commit()?;
+    Ok(SketchSummary {
+        group,
+        haplotypes: matrix.n_haplotypes(),
+        snps: matrix.n_snps(),
+        restarts,
+        features: spec.features,
+        sketch: sketch_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use artifact::HaplotypeLabel;
+
+    fn toy(n: usize, m: usize) -> GenotypeMatrix {
+        let labels = (0..n)
+            .map(|i| HaplotypeLabel {
+                sample: format!("s{}", i / 2),
+                haplotype: (i % 2) as u8,
+                group: Some("G".into()),
+            })
+            .collect();
+        let values = (0..n * m)
+            .map(|k| ((k * 7 + k / 3) % 5 == 0) as u8)
+            .collect();
+        GenotypeMatrix::new(labels, m, values).unwrap()
+    }
+
+    #[test]
+    fn relu_sketch_matches_naive_mean() {
+        // More haplotypes and features than one block, to cross block edges.
+        let (n, m) = (300, 37);
+        let gm = toy(n, m);
+        let spec = FeatureSpec::new(FeatureMap::Relu, WeightInit::Gaussian, m, 9).unwrap();
+        let mu = mean_features(&gm, &spec, 5, &|_| {});
+        let w = spec.weight(5);
+        for f in 0..spec.features {
+            let mut s = 0f64;
+            for i in 0..n {
+                let dot: f64 = (0..m)
+                    .map(|j| w[f * m + j] as f64 * gm.row(i)[j] as f64)
+                    .sum();
+                s += dot.max(0.0);
+            }
+            let naive = (s / n as f64) as f32;
+            assert!(
+                (naive - mu[f]).abs() <= 1e-6 * naive.abs().max(1.0),
+                "feature {f}"
+            );
+        }
+    }
+
+    #[test]
+    fn identity_sketch_is_allele_frequency() {
+        let gm = toy(10, 4);
+        let spec = FeatureSpec::new(FeatureMap::Identity, WeightInit::Gaussian, 4, 10).unwrap();
+        let mu = mean_features(&gm, &spec, 0, &|_| {});
+        let counts = gm.allele_counts();
+        for j in 0..4 {
+            assert_eq!(mu[j], (counts[j] as f64 / 10.0) as f32);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! `gmmn-bench-train`: seconds per training step beside this machine's dense floor.
+//!
+//! For each configuration it times whole training steps (noise, generator, quantizer, random
+//! features, loss, backward, Adam) on random data of the right shape, then times each GEMM that
+//! a dense step performs, alone, at its own shape; the floor is the sum of each GEMM's FLOPs
+//! divided by its measured rate. `make bench` runs it.
+
+use std::time::Instant;
+
+use artifact::features::{FeatureMap, FeatureSpec, WeightInit};
+use clap::Parser;
+use tch::{Device, Kind, Tensor};
+use train::features::FeatureTensor;
+use train::generator::{Generator, OutputLayer, Shape};
+use train::{batch_loss, step_flops, Adam, DeviceChoice};
+
+#[derive(Debug, Parser)]
+#[command(name = "gmmn-bench-train")]
+struct Cli {
+    /// Timed steps per configuration (after one warm-up step)
+    #[arg(long, default_value_t = 3)]
+    steps: u32,
+    /// Configurations: name:M:H:Z:batch:multiplier, comma-separated
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "paper:5000:4096:5000:512:10,cpu-default:805:1024:805:512:10"
+    )]
+    configs: Vec<String>,
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+    /// CPU threads for libtorch
+    #[arg(long)]
+    threads: Option<i32>,
+}
+
+struct Config {
+    name: String,
+    shape: Shape,
+    batch: i64,
+    multiplier: usize,
+}
+
+fn parse(s: &str) -> Result<Config, String> {
+    let f: Vec<&str> = s.split(':').collect();
+    let n = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or(format!("bad config `{s}` (name:M:H:Z:batch:multiplier)"))
+    };
+    Ok(Config {
+        name: f[0].to_string(),
+        shape: Shape {
+            snps: n(1)?,
+            hidden: n(2)?,
+            latent: n(3)?,
+        },
+        batch: n(4)?,
+        multiplier: n(5)? as usize,
+    })
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(_) = device {
+        tch::Cuda::synchronize(0);
+    }
+}
+
+/// Seconds for `f`, median of `reps` runs after one warm-up.
+fn time(device: Device, reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    sync(device);
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            sync(device);
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// (FLOPs, seconds) of C = A (m x k) B (k x n), with the operand layouts a dense step uses.
+fn gemm(device: Device, m: i64, k: i64, n: i64, a_t: bool, b_t: bool) -> (f64, f64) {
+    let o = (Kind::Float, device);
+    let a = if a_t {
+        Tensor::randn([k, m], o).tr()
+    } else {
+        Tensor::randn([m, k], o)
+    };
+    let b = if b_t {
+        Tensor::randn([n, k], o).tr()
+    } else {
+        Tensor::randn([k, n], o)
+    };
+    let secs = time(device, 3, || {
+        let _ = a.mm(&b);
+    });
+    (2.0 * (m * k * n) as f64, secs)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(t) = cli.threads {
+        tch::set_num_threads(t);
+    }
+    let device = match cli.device.resolve() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("gmmn-bench-train: error: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "device {device:?}, libtorch threads {}",
+        tch::get_num_threads()
+    );
+    println!("| config | M | H | Z | batch | D | GFLOP/step | s/step | dense floor s/step | ratio | step GFLOP/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for spec in &cli.configs {
+        let c = match parse(spec) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("gmmn-bench-train: error: {e}");
+                std::process::exit(2);
+            }
+        };
+        let Shape {
+            snps: m,
+            hidden: h,
+            latent: z,
+        } = c.shape;
+        let fs = FeatureSpec::new(
+            FeatureMap::Relu,
+            WeightInit::Gaussian,
+            m as usize,
+            c.multiplier,
+        )
+        .expect("spec");
+        let d = fs.features as i64;
+        tch::manual_seed(1);
+        let mut gen = Generator::new(c.shape, OutputLayer::Quantizer, 1, device);
+        let mut adam = Adam::new(&gen, 1e-4, 0.5, 0.999);
+        let phi = FeatureTensor::new(&fs, 7, device);
+        let mu = Tensor::rand([d], (Kind::Float, device)) * 0.1;
+        let mut t = 0u64;
+        let mut step = || {
+            t += 1;
+            let noise = Tensor::randn([c.batch, z], (Kind::Float, device));
+            let loss = batch_loss(&gen, &phi, &mu, &noise);
+            loss.backward();
+            adam.step(&mut gen, t);
+            let _ = loss.double_value(&[]);
+        };
+        step();
+        sync(device);
+        let start = Instant::now();
+        for _ in 0..cli.steps {
+            step();
+        }
+        sync(device);
+        let per_step = start.elapsed().as_secs_f64() / cli.steps as f64;
+        let b = c.batch;
+        // The GEMMs of a dense step: forward, then backward (weight and input gradients).
+        let gemms = [
+            gemm(device, b, z, h, false, true),  // noise W1^T
+            gemm(device, b, h, m, false, true),  // hidden W2^T
+            gemm(device, b, m, d, false, true),  // fake W^T
+            gemm(device, b, d, m, false, false), // d fake = d phi W
+            gemm(device, m, b, h, true, false),  // d W2 = d out^T hidden
+            gemm(device, b, m, h, false, false), // d hidden = d out W2
+            gemm(device, h, b, z, true, false),  // d W1 = d hidden^T noise
+        ];
+        let flops: f64 = gemms.iter().map(|g| g.0).sum();
+        let floor: f64 = gemms.iter().map(|g| g.1).sum();
+        let model_flops = step_flops(c.shape, b, d, true);
+        assert!(
+            (flops - model_flops).abs() < 1e-6 * model_flops,
+            "FLOP count mismatch"
+        );
+        println!(
+            "| {} | {m} | {h} | {z} | {b} | {d} | {:.1} | {:.3} | {:.3} | {:.2} | {:.1} |",
+            c.name,
+            flops / 1e9,
+            per_step,
+            floor,
+            per_step / floor,
+            flops / per_step / 1e9
+        );
+    }
+}

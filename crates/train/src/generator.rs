@@ -1,0 +1,301 @@
+//! The generator: Linear(Z -> H) -> ReLU -> BatchNorm1d(H) -> Linear(H -> M) -> output layer.
+//!
+//! Written with plain tensors rather than `tch::nn` modules so that every parameter and buffer
+//! has a stable name (for safetensors checkpoints) and initialisation is seeded by our own
+//! portable RNG, independent of libtorch's generator and device.
+
+use std::collections::BTreeMap;
+
+use artifact::rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+/// Quantizer constants (DESIGN.md): backward as if forward were k * tanh(t * x).
+pub const QUANTIZER_K: f64 = 10.0;
+pub const QUANTIZER_T: f64 = 0.1;
+pub const BATCH_NORM_EPS: f64 = 1e-5;
+pub const BATCH_NORM_MOMENTUM: f64 = 0.1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputLayer {
+    /// Binary output: forward x >= 0, backward k t (1 - tanh^2(t x)).
+    Quantizer,
+    /// The ablation: sigmoid output, thresholded at 0.5 when sampling.
+    Sigmoid,
+}
+
+impl std::str::FromStr for OutputLayer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "quantizer" => Ok(OutputLayer::Quantizer),
+            "sigmoid" => Ok(OutputLayer::Sigmoid),
+            o => Err(format!(
+                "unknown output `{o}` (expected quantizer or sigmoid)"
+            )),
+        }
+    }
+}
+
+impl OutputLayer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputLayer::Quantizer => "quantizer",
+            OutputLayer::Sigmoid => "sigmoid",
+        }
+    }
+}
+
+/// Binary quantizer with the paper's surrogate gradient. `hard + (soft - soft.detach())` is
+/// exactly `hard` in the forward pass (the bracket is exactly 0) and has soft's gradient.
+pub fn quantize(x: &Tensor) -> Tensor {
+    let hard = x.ge(0.0).to_kind(Kind::Float);
+    let soft = (x * QUANTIZER_T).tanh() * QUANTIZER_K;
+    hard + (&soft - soft.detach())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shape {
+    pub latent: i64,
+    pub hidden: i64,
+    pub snps: i64,
+}
+
+/// Parameter names, in the fixed order used for the optimiser and for files.
+pub const PARAMETERS: [&str; 6] = [
+    "l1.weight",
+    "l1.bias",
+    "bn.weight",
+    "bn.bias",
+    "l2.weight",
+    "l2.bias",
+];
+pub const BUFFERS: [&str; 2] = ["bn.running_mean", "bn.running_var"];
+
+pub struct Generator {
+    pub shape: Shape,
+    pub output: OutputLayer,
+    /// Trainable tensors, named as in [`PARAMETERS`].
+    pub params: BTreeMap<String, Tensor>,
+    /// Batch-norm running statistics.
+    pub buffers: BTreeMap<String, Tensor>,
+}
+
+fn uniform_tensor(seed: u64, n: usize, bound: f64, dims: &[i64], device: Device) -> Tensor {
+    let v: Vec<f32> = (0..n as u64)
+        .map(|k| ((2.0 * rng::uniform(seed, k) - 1.0) * bound) as f32)
+        .collect();
+    Tensor::from_slice(&v).view(dims).to_device(device)
+}
+
+impl Generator {
+    /// PyTorch's default initialisation (Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
+    /// and bias; BatchNorm: weight 1, bias 0), drawn from `seed` by the portable RNG.
+    pub fn new(shape: Shape, output: OutputLayer, seed: u64, device: Device) -> Generator {
+        let Shape {
+            latent: z,
+            hidden: h,
+            snps: m,
+        } = shape;
+        let opts = (Kind::Float, device);
+        let b1 = 1.0 / (z as f64).sqrt();
+        let b2 = 1.0 / (h as f64).sqrt();
+        let s = |i| rng::derive_seed(seed, i);
+        let mut params = BTreeMap::new();
+        params.insert(
+            "l1.weight".into(),
+            uniform_tensor(s(1), (h * z) as usize, b1, &[h, z], device),
+        );
+        params.insert(
+            "l1.bias".into(),
+            uniform_tensor(s(2), h as usize, b1, &[h], device),
+        );
+        params.insert("bn.weight".into(), Tensor::ones([h], opts));
+        params.insert("bn.bias".into(), Tensor::zeros([h], opts));
+        params.insert(
+            "l2.weight".into(),
+            uniform_tensor(s(3), (m * h) as usize, b2, &[m, h], device),
+        );
+        params.insert(
+            "l2.bias".into(),
+            uniform_tensor(s(4), m as usize, b2, &[m], device),
+        );
+        for p in params.values_mut() {
+            let _ = p.requires_grad_(true);
+        }
+        let mut buffers = BTreeMap::new();
+        buffers.insert("bn.running_mean".into(), Tensor::zeros([h], opts));
+        buffers.insert("bn.running_var".into(), Tensor::ones([h], opts));
+        Generator {
+            shape,
+            output,
+            params,
+            buffers,
+        }
+    }
+
+    fn p(&self, name: &str) -> &Tensor {
+        &self.params[name]
+    }
+
+    /// Pre-output activations (B x M). `train`: batch statistics (and running-stat updates).
+    pub fn logits(&self, noise: &Tensor, train: bool) -> Tensor {
+        let h = noise
+            .linear(self.p("l1.weight"), Some(self.p("l1.bias")))
+            .relu();
+        let h = h.batch_norm(
+            Some(self.p("bn.weight")),
+            Some(self.p("bn.bias")),
+            Some(&self.buffers["bn.running_mean"]),
+            Some(&self.buffers["bn.running_var"]),
+            train,
+            BATCH_NORM_MOMENTUM,
+            BATCH_NORM_EPS,
+            false,
+        );
+        h.linear(self.p("l2.weight"), Some(self.p("l2.bias")))
+    }
+
+    /// Training output: binary (quantizer) or in (0, 1) (sigmoid), differentiable.
+    pub fn forward_train(&self, noise: &Tensor) -> Tensor {
+        let x = self.logits(noise, true);
+        match self.output {
+            OutputLayer::Quantizer => quantize(&x),
+            OutputLayer::Sigmoid => x.sigmoid(),
+        }
+    }
+
+    /// Sampling: eval-mode batch norm, hard 0/1 output as u8 (B x M).
+    pub fn sample(&self, noise: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            let x = self.logits(noise, false);
+            match self.output {
+                OutputLayer::Quantizer => x.ge(0.0),
+                OutputLayer::Sigmoid => x.sigmoid().ge(0.5),
+            }
+            .to_kind(Kind::Uint8)
+        })
+    }
+
+    /// Every parameter and buffer, by name (CPU copies, for saving).
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        self.params
+            .iter()
+            .chain(self.buffers.iter())
+            .map(|(k, v)| (k.clone(), v.detach().to_device(Device::Cpu).contiguous()))
+            .collect()
+    }
+
+    /// Rebuild from named tensors (a model or checkpoint file), checking names and shapes.
+    pub fn from_named(
+        shape: Shape,
+        output: OutputLayer,
+        named: &BTreeMap<String, Tensor>,
+        device: Device,
+    ) -> Result<Generator, String> {
+        let Shape {
+            latent: z,
+            hidden: h,
+            snps: m,
+        } = shape;
+        let expect: [(&str, Vec<i64>); 8] = [
+            ("l1.weight", vec![h, z]),
+            ("l1.bias", vec![h]),
+            ("bn.weight", vec![h]),
+            ("bn.bias", vec![h]),
+            ("l2.weight", vec![m, h]),
+            ("l2.bias", vec![m]),
+            ("bn.running_mean", vec![h]),
+            ("bn.running_var", vec![h]),
+        ];
+        let mut g = Generator {
+            shape,
+            output,
+            params: BTreeMap::new(),
+            buffers: BTreeMap::new(),
+        };
+        for (name, dims) in expect {
+            let t = named
+                .get(name)
+                .ok_or_else(|| format!("tensor `{name}` is missing"))?;
+            if t.size() != dims {
+                return Err(format!(
+                    "tensor `{name}` has shape {:?}, expected {dims:?}",
+                    t.size()
+                ));
+            }
+            if t.kind() != Kind::Float {
+                return Err(format!("tensor `{name}` is {:?}, expected f32", t.kind()));
+            }
+            let t = t.to_device(device).detach().copy();
+            if PARAMETERS.contains(&name) {
+                g.params.insert(name.into(), t.set_requires_grad(true));
+            } else {
+                g.buffers.insert(name.into(), t);
+            }
+        }
+        Ok(g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantizer_forward_and_backward_follow_the_formula() {
+        let xs = [-30.0f32, -2.5, -0.01, 0.0, 0.01, 1.0, 7.0, 40.0];
+        let x = Tensor::from_slice(&xs).set_requires_grad(true);
+        let y = quantize(&x);
+        let fwd: Vec<f32> = Vec::try_from(&y).unwrap();
+        for (v, &xi) in fwd.iter().zip(&xs) {
+            assert_eq!(*v, if xi >= 0.0 { 1.0 } else { 0.0 }, "forward at {xi}");
+        }
+        // Upstream gradient g_i = i + 1, so grad_in_i = k t (1 - tanh^2(t x_i)) (i + 1).
+        let g: Vec<f32> = (1..=xs.len()).map(|i| i as f32).collect();
+        (y * Tensor::from_slice(&g)).sum(Kind::Float).backward();
+        let grad: Vec<f32> = Vec::try_from(&x.grad()).unwrap();
+        for (i, &xi) in xs.iter().enumerate() {
+            let th = (QUANTIZER_T * xi as f64).tanh();
+            let want = QUANTIZER_K * QUANTIZER_T * (1.0 - th * th) * g[i] as f64;
+            assert!(
+                (grad[i] as f64 - want).abs() < 1e-5 * want.abs().max(1.0),
+                "grad at {xi}: {} vs {want}",
+                grad[i]
+            );
+        }
+    }
+
+    #[test]
+    fn shapes_and_binary_samples() {
+        let g = Generator::new(
+            Shape {
+                latent: 3,
+                hidden: 8,
+                snps: 5,
+            },
+            OutputLayer::Quantizer,
+            1,
+            Device::Cpu,
+        );
+        let z = Tensor::randn([4, 3], (Kind::Float, Device::Cpu));
+        assert_eq!(g.forward_train(&z).size(), vec![4, 5]);
+        let s: Vec<u8> = Vec::try_from(&g.sample(&z).flatten(0, -1)).unwrap();
+        assert!(s.iter().all(|&v| v <= 1));
+        let named: BTreeMap<_, _> = g.named_tensors().into_iter().collect();
+        let back = Generator::from_named(g.shape, g.output, &named, Device::Cpu).unwrap();
+        assert!(back.params["l2.weight"].equal(&g.params["l2.weight"].detach()));
+        let bad = Generator::from_named(
+            Shape {
+                latent: 4,
+                hidden: 8,
+                snps: 5,
+            },
+            g.output,
+            &named,
+            Device::Cpu,
+        );
+        assert!(bad.err().unwrap().contains("l1.weight"));
+    }
+}

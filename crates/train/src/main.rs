@@ -1,0 +1,113 @@
+//! `gmmn-train SKETCH --out MODEL`: a thin layer over [`train::train`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use train::generator::OutputLayer;
+use train::{DeviceChoice, TrainOptions};
+
+/// Train one group's GMMN generator from its sketch alone (never from genotypes).
+#[derive(Debug, Parser)]
+#[command(name = "gmmn-train", version)]
+struct Cli {
+    /// gmmn-sketch output directory (or its sketch.npy)
+    sketch: PathBuf,
+    /// Output directory: model.safetensors, variants.parquet, loss.csv, loss.png (+ manifests)
+    #[arg(long)]
+    out: PathBuf,
+    /// Generator output layer: quantizer (binary, the paper) or sigmoid (the ablation)
+    #[arg(long, default_value = "quantizer")]
+    output: OutputLayer,
+    /// Latent size Z [default: the number of SNPs]
+    #[arg(long)]
+    latent: Option<i64>,
+    /// Hidden layer width H
+    #[arg(long, default_value_t = 4096)]
+    hidden: i64,
+    /// Batch size
+    #[arg(long, default_value_t = 512)]
+    batch: i64,
+    /// Adam learning rate (betas 0.5, 0.999)
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Training steps (one batch each)
+    #[arg(long, default_value_t = 10_000)]
+    steps: u64,
+    /// Move to the next (W, sketch) pair every K steps (0: never restart)
+    #[arg(long, default_value_t = 500)]
+    restart_every: u64,
+    /// Seed of the generator's initialisation and of the noise
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// auto (CUDA when libtorch sees a GPU), cpu or cuda
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Write a resumable checkpoint (OUT/checkpoint/) every N steps (0: never)
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u64,
+    /// Continue from OUT/checkpoint/ (same sketch and settings) instead of starting afresh
+    #[arg(long)]
+    resume: bool,
+    /// Stop after this step as if killed, leaving a checkpoint (for demonstrating --resume)
+    #[arg(long, hide = true)]
+    stop_after: Option<u64>,
+    /// CPU threads for libtorch (default: libtorch's choice, all cores)
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Only errors on stderr
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    artifact::init_logging(cli.quiet);
+    if let Some(t) = cli.threads {
+        tch::set_num_threads(t.max(1));
+    }
+    let opts = TrainOptions {
+        output: cli.output,
+        latent: cli.latent,
+        hidden: cli.hidden,
+        batch: cli.batch,
+        lr: cli.lr,
+        steps: cli.steps,
+        restart_every: cli.restart_every,
+        seed: cli.seed,
+        device: cli.device,
+        checkpoint_every: cli.checkpoint_every,
+        resume: cli.resume,
+        stop_after: cli.stop_after,
+        ..TrainOptions::default()
+    };
+    let bar = if cli.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(cli.steps);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} step {pos}/{len} {bar:25} {per_sec} ETA {eta} {msg}",
+            )
+            .expect("valid template"),
+        );
+        b
+    };
+    let mut progress = |r: train::StepReport| {
+        bar.set_position(r.step);
+        bar.set_message(format!("loss {:.4e} restart {}", r.loss, r.restart));
+    };
+    let result = train::train(&cli.sketch, &cli.out, &opts, &mut progress);
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gmmn-train: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

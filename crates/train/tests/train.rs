@@ -1,0 +1,336 @@
+//! The trainer against the shipped 805-SNP data: W regeneration agrees with the sketch, the loss
+//! goes down, samples track the real allele frequencies, resume equals an uninterrupted run, and
+//! bad sketches are refused.
+
+use std::path::{Path, PathBuf};
+
+use artifact::features::{FeatureMap, WeightInit};
+use artifact::read_genotypes_parquet;
+use gmmn_sim::{run, shared_1kg_groups, stderr};
+use sketch::SketchOptions;
+use tch::{Device, Kind, Tensor};
+use train::features::FeatureTensor;
+use train::{DeviceChoice, TrainError, TrainOptions};
+
+fn make_sketch(group: &str, opts: &SketchOptions, out: &Path) -> PathBuf {
+    let input = shared_1kg_groups().join(format!("{group}.parquet"));
+    sketch::sketch(&input, out, opts, &|_, _| {}).expect("sketch");
+    out.to_path_buf()
+}
+
+fn relu_sketch(group: &str, multiplier: usize, restarts: usize, out: &Path) -> PathBuf {
+    let opts = SketchOptions {
+        features: FeatureMap::Relu,
+        multiplier,
+        restarts: Some(restarts),
+        seed: 3,
+        init: WeightInit::Gaussian,
+    };
+    make_sketch(group, &opts, out)
+}
+
+fn tiny(steps: u64) -> TrainOptions {
+    TrainOptions {
+        latent: Some(32),
+        hidden: 128,
+        batch: 128,
+        lr: 1e-3,
+        steps,
+        restart_every: 10,
+        seed: 9,
+        device: DeviceChoice::Cpu,
+        checkpoint_every: 5,
+        ..TrainOptions::default()
+    }
+}
+
+#[test]
+fn trainer_regenerates_w_and_matches_the_sketch() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = relu_sketch("EAS", 3, 2, &dir.path().join("sketch"));
+    let (sketch, info, _, _) = train::read_sketch(&sk).unwrap();
+    let spec = info.spec().unwrap();
+    let real = read_genotypes_parquet(&shared_1kg_groups().join("EAS.parquet")).unwrap();
+    let x = Tensor::from_slice(real.values())
+        .view([real.n_haplotypes() as i64, real.n_snps() as i64])
+        .to_kind(Kind::Double);
+    for r in 0..2 {
+        let phi = FeatureTensor::new(&spec, info.restart_seeds[r], Device::Cpu);
+        let mean: Vec<f64> = Vec::try_from(&phi.mean_phi(&x)).unwrap();
+        let mut worst = 0f64;
+        for (a, b) in mean.iter().zip(sketch.row(r)) {
+            worst = worst.max((a - *b as f64).abs());
+        }
+        assert!(
+            worst <= 1e-6,
+            "restart {r}: trainer mean phi differs from the sketch by {worst}"
+        );
+        // The f32 path used in training agrees to f32 rounding.
+        let mean32: Vec<f32> = Vec::try_from(&phi.mean_phi(&x.to_kind(Kind::Float))).unwrap();
+        let worst32 = mean32
+            .iter()
+            .zip(sketch.row(r))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst32 <= 1e-4,
+            "restart {r}: f32 mean phi differs by {worst32}"
+        );
+    }
+}
+
+#[test]
+fn loss_goes_down_and_samples_track_allele_frequencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = relu_sketch("EUR", 2, 4, &dir.path().join("sketch"));
+    let model = dir.path().join("model");
+    let opts = TrainOptions {
+        latent: Some(64),
+        hidden: 256,
+        batch: 256,
+        steps: 300,
+        restart_every: 50,
+        ..tiny(300)
+    };
+    let summary = train::train(&sk, &model, &opts, &mut |_| {}).unwrap();
+    let csv = std::fs::read_to_string(model.join("loss.csv")).unwrap();
+    let losses: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 300);
+    let head: f64 = losses[..10].iter().sum::<f64>() / 10.0;
+    let tail: f64 = losses[290..].iter().sum::<f64>() / 10.0;
+    assert!(
+        tail < 0.2 * head,
+        "loss {head:.3e} -> {tail:.3e} ({summary})"
+    );
+
+    let out = dir.path().join("synthetic");
+    let s = sample::sample(
+        &model,
+        &out,
+        &sample::SampleOptions {
+            n: 1000,
+            seed: 1,
+            device: DeviceChoice::Cpu,
+            prefix: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.haplotypes, 1000);
+    let real = read_genotypes_parquet(&shared_1kg_groups().join("EUR.parquet")).unwrap();
+    let fake = read_genotypes_parquet(&out.join("EUR.parquet")).unwrap();
+    let af = |g: &artifact::GenotypeMatrix| -> Vec<f64> {
+        g.allele_counts()
+            .iter()
+            .map(|&c| c as f64 / g.n_haplotypes() as f64)
+            .collect()
+    };
+    let (a, b) = (af(&real), af(&fake));
+    let r = pearson(&a, &b);
+    assert!(r >= 0.9, "allele-frequency correlation {r:.3}");
+    eprintln!("AF correlation after 300 tiny steps: {r:.4}; {summary}");
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+#[test]
+fn resumed_run_ends_with_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = relu_sketch("SAS", 1, 3, &dir.path().join("sketch"));
+    let whole = dir.path().join("whole");
+    train::train(&sk, &whole, &tiny(24), &mut |_| {}).unwrap();
+
+    let parts = dir.path().join("parts");
+    let killed = train::train(
+        &sk,
+        &parts,
+        &TrainOptions {
+            stop_after: Some(13),
+            ..tiny(24)
+        },
+        &mut |_| {},
+    );
+    assert!(matches!(killed, Err(TrainError::Stopped(13))), "{killed:?}");
+    assert!(!parts.join("model.safetensors").exists());
+    assert!(parts.join("checkpoint/state.safetensors").exists());
+    let resumed = train::train(
+        &sk,
+        &parts,
+        &TrainOptions {
+            resume: true,
+            ..tiny(24)
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(resumed.resumed_from, 13);
+    assert_eq!(
+        std::fs::read(whole.join("model.safetensors")).unwrap(),
+        std::fs::read(parts.join("model.safetensors")).unwrap(),
+        "resumed weights differ from the uninterrupted run"
+    );
+    assert_eq!(
+        std::fs::read(whole.join("loss.csv")).unwrap(),
+        std::fs::read(parts.join("loss.csv")).unwrap()
+    );
+    // A checkpoint of other settings is refused.
+    let other = train::train(
+        &sk,
+        &parts,
+        &TrainOptions {
+            stop_after: Some(6),
+            ..tiny(24)
+        },
+        &mut |_| {},
+    );
+    assert!(matches!(other, Err(TrainError::Stopped(6))));
+    let err = train::train(
+        &sk,
+        &parts,
+        &TrainOptions {
+            resume: true,
+            hidden: 64,
+            ..tiny(24)
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("other settings"), "{err}");
+}
+
+#[test]
+fn diverging_loss_stops_with_a_clear_message_and_keeps_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = relu_sketch("AFR", 1, 1, &dir.path().join("sketch"));
+    let out = dir.path().join("model");
+    // A good run to step 5 (its checkpoint), then an absurd learning rate: weights overflow and
+    // the loss becomes NaN.
+    let first = train::train(
+        &sk,
+        &out,
+        &TrainOptions {
+            stop_after: Some(5),
+            ..tiny(30)
+        },
+        &mut |_| {},
+    );
+    assert!(matches!(first, Err(TrainError::Stopped(5))));
+    let ckpt = out.join("checkpoint/state.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    let err = train::train(
+        &sk,
+        &out,
+        &TrainOptions {
+            resume: true,
+            lr: 1e38,
+            ..tiny(30)
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TrainError::Diverged { .. }), "{msg}");
+    assert!(
+        msg.contains("diverged at step") && msg.contains("NaN") && msg.contains("--lr"),
+        "{msg}"
+    );
+    assert!(msg.contains("last good checkpoint (step 5)"), "{msg}");
+    assert!(!out.join("model.safetensors").exists());
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        before,
+        "the good checkpoint was overwritten"
+    );
+}
+
+#[test]
+fn bad_sketches_are_refused_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = relu_sketch("EAS", 1, 1, &dir.path().join("sketch"));
+    let check = |args: &[&dyn AsRef<std::ffi::OsStr>], want: &str, name: &str| {
+        let out = dir.path().join(format!("out-{name}"));
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = args.to_vec();
+        all.extend([
+            &"--out" as &dyn AsRef<std::ffi::OsStr>,
+            &out,
+            &"--steps",
+            &"2",
+            &"--hidden",
+            &"8",
+            &"--batch",
+            &"4",
+        ]);
+        let o = run("gmmn-train", &all);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{name}: succeeded");
+        assert!(e.contains(want), "{name}: stderr lacks `{want}`:\n{e}");
+        assert!(
+            !e.contains("panicked") && !e.contains("RUST_BACKTRACE"),
+            "{name}: {e}"
+        );
+        assert!(
+            !out.exists() || gmmn_sim::files_below(&out).is_empty(),
+            "{name}: left output"
+        );
+    };
+    check(&[&dir.path().join("nowhere")], "nowhere", "missing");
+    check(
+        &[&shared_1kg_groups().join("EAS.parquet")],
+        "expected `sketch`",
+        "wrong-kind",
+    );
+    check(
+        &[&sk, &"--device", &"tpu"],
+        "unknown device `tpu`",
+        "device",
+    );
+
+    // Tampered: one byte of the sketch changed.
+    let tampered = dir.path().join("tampered");
+    copy_dir(&sk, &tampered);
+    let npy = tampered.join("sketch.npy");
+    let mut bytes = std::fs::read(&npy).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&npy, &bytes).unwrap();
+    check(&[&tampered], "does not match its manifest", "tampered");
+
+    // Wrong shape: a sketch with fewer features than its manifest says (hash fixed up).
+    let short = dir.path().join("short");
+    copy_dir(&sk, &short);
+    let sk_short = artifact::Sketch {
+        restarts: 1,
+        features: 10,
+        values: vec![0.5; 10],
+    };
+    let npy = short.join("sketch.npy");
+    let mut f = std::fs::File::create(&npy).unwrap();
+    sk_short.write_npy(&mut f).unwrap();
+    drop(f);
+    let manifest_path = artifact::manifest_path(&npy);
+    let mut m = artifact::Manifest::read_for(&npy).unwrap();
+    m.sha256 = artifact::sha256_file(&npy).unwrap();
+    m.bytes = std::fs::metadata(&npy).unwrap().len();
+    std::fs::write(&manifest_path, m.to_yaml().unwrap()).unwrap();
+    check(&[&short], "does not match the manifest", "shape");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
