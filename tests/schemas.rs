@@ -1,17 +1,34 @@
 //! The JSON Schemas under `schemas/` against the manifests the stages really write.
 //!
-//! Runs gmmn-ingest and gmmn-split on the shipped 1000 Genomes slice, then validates every
-//! `*.meta.yaml` they wrote (YAML read as JSON) against `schemas/manifest.<kind>.schema.json`,
-//! cross-checks what a schema cannot (hashes, sizes, shape against counts, companions), and makes
-//! sure the schemas refuse broken manifests. Needs `cargo build --bins` first.
+//! Runs gmmn-ingest and gmmn-split on the shipped 1000 Genomes slice, and gmmn-sketch,
+//! gmmn-train (a whole run and one stopped at a checkpoint) and gmmn-sample with a tiny
+//! configuration on its EAS group, then validates every `*.meta.yaml` they wrote (YAML read as
+//! JSON) against `schemas/manifest.<kind>.schema.json`, cross-checks what a schema cannot (hashes,
+//! sizes, shape against counts and params, companions), and makes sure the schemas refuse broken
+//! manifests. Needs `cargo build --bins` first.
 
+use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use artifact::{ArtifactKind, Manifest, Producer};
-use gmmn_sim::{data, files_below, repo_root, run, split_1kg_super_populations, stderr};
+use artifact::features::{FeatureMap, WeightInit, WEIGHT_GENERATOR};
+use artifact::{ArtifactKind, Manifest, Producer, SketchInfo};
+use gmmn_sim::{
+    data, files_below, repo_root, run, shared_1kg_groups, split_1kg_super_populations, stderr,
+};
 use serde_json::{json, Value};
 
-const KINDS: [ArtifactKind; 2] = [ArtifactKind::Genotypes, ArtifactKind::Variants];
+const KINDS: [ArtifactKind; 9] = [
+    ArtifactKind::Genotypes,
+    ArtifactKind::Variants,
+    ArtifactKind::Sketch,
+    ArtifactKind::Model,
+    ArtifactKind::Checkpoint,
+    ArtifactKind::LossLog,
+    ArtifactKind::Plot,
+    ArtifactKind::Vcf,
+    ArtifactKind::Panel,
+];
 const GROUPS: [&str; 4] = ["EUR", "AFR", "EAS", "SAS"];
 
 fn schema_path(kind: &str) -> PathBuf {
@@ -81,34 +98,100 @@ fn schemas_are_valid_draft_2020_12_and_compile() {
     }
 }
 
+/// The params of a model manifest: every field of `ModelInfo` (crates/train/src/model.rs), which
+/// this package cannot name (it does not depend on gmmn-train).
+fn model_params() -> Value {
+    json!({
+        "group": "EUR", "snps": 3, "latent": 2, "hidden": 8, "output": "sigmoid",
+        "features": "identity", "feature_count": 3, "restarts": 1, "restart_every": 0,
+        "batch": 2, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "steps": 1, "seed": 7,
+        "quantizer_k": 10.0, "quantizer_t": 0.1, "checkpoint_every": 0, "resumed_from": 0,
+        "device": "cuda(0)", "final_loss": 0.0
+    })
+}
+
 /// A manifest the artifact crate builds in-process validates, so schema and struct agree even
 /// without the binaries.
 #[test]
 fn in_process_manifests_validate() {
     let sha = "ab".repeat(32);
+    let file_ref = |role: &str, path: &str| artifact::FileRef {
+        role: role.into(),
+        path: path.into(),
+        sha256: sha.clone(),
+    };
     for kind in KINDS {
         let mut m = Manifest::new(kind, Producer::new("test", "gmmn-test", "0.1.0"))
             .param("anything", json!({"nested": [1, 2]}))
             .count("snps", 3);
         m.sha256 = sha.clone();
         m.bytes = 10;
-        m.inputs = vec![artifact::FileRef {
-            role: "vcf".into(),
-            path: "../in.vcf".into(),
-            sha256: sha.clone(),
-        }];
+        m.inputs = vec![file_ref("vcf", "../in.vcf")];
         match kind {
             ArtifactKind::Genotypes => {
                 m.shape = vec![4, 3];
                 m = m.count("haplotypes", 4);
-                m.companions = vec![artifact::FileRef {
-                    role: "variants".into(),
-                    path: "variants.parquet".into(),
-                    sha256: sha.clone(),
-                }];
+                m.companions = vec![file_ref("variants", "variants.parquet")];
             }
             ArtifactKind::Variants => m.shape = vec![3],
-            _ => {}
+            ArtifactKind::Sketch => {
+                // Through `SketchInfo` itself: the schema accepts what the trainer reads back.
+                let info = SketchInfo {
+                    group: "EUR".into(),
+                    haplotypes: 4,
+                    snps: 3,
+                    features: FeatureMap::Relu,
+                    init: WeightInit::XavierUniform,
+                    multiplier: 2,
+                    feature_count: 6,
+                    restarts: 2,
+                    seed: 7,
+                    restart_seeds: vec![11, u64::MAX],
+                    weight_generator: WEIGHT_GENERATOR.into(),
+                };
+                m = info.into_params(m).count("haplotypes", 4);
+                m.seed = Some(7);
+                m.shape = vec![2, 6];
+                m.companions = vec![file_ref("variants", "variants.parquet")];
+            }
+            ArtifactKind::Model => {
+                for (k, v) in model_params().as_object().unwrap() {
+                    m.params.insert(k.clone(), v.clone());
+                }
+                m.seed = Some(7);
+                m.shape = vec![2, 8, 3];
+                m.companions = vec![
+                    file_ref("variants", "variants.parquet"),
+                    file_ref("loss", "loss.csv"),
+                ];
+            }
+            ArtifactKind::Checkpoint => {
+                m = m
+                    .param(
+                        "resume_key",
+                        json!({
+                            "sketch_sha256": sha, "group": "EUR", "latent": 2, "hidden": 8,
+                            "snps": 3, "output": "quantizer", "batch": 2, "restart_every": 0,
+                            "seed": 7
+                        }),
+                    )
+                    .param("step", 5);
+                m.shape = vec![5];
+                m.seed = Some(7);
+            }
+            ArtifactKind::LossLog => {
+                m = m.param("columns", "step,restart,loss");
+                m.shape = vec![5];
+            }
+            ArtifactKind::Plot => {} // a figure's shape is []
+            ArtifactKind::Vcf => {
+                m = m.count("individuals", 2);
+                m.shape = vec![3, 2];
+            }
+            ArtifactKind::Panel => {
+                m = m.param("columns", "sample group").count("individuals", 2);
+                m.shape = vec![2];
+            }
         }
         let instance: Value = serde_yaml_ng::from_str(&m.to_yaml().unwrap()).unwrap();
         let errors = violations(&validator(kind.as_str()), &instance);
@@ -126,8 +209,33 @@ fn mu(f: impl Fn(&mut Value) + 'static) -> Mutation {
     Box::new(f)
 }
 
+/// `f` on a manifest written by `stage` only (elsewhere a no-op, so the mutation is skipped).
+fn by(stage: &'static str, f: impl Fn(&mut Value) + 'static) -> Mutation {
+    Box::new(move |v| {
+        if v["producer"]["stage"] == stage {
+            f(v)
+        }
+    })
+}
+
+/// Drop the entries of `list` (`inputs` or `companions`) with `role`.
+fn drop_role(v: &mut Value, list: &str, role: &str) {
+    if let Some(a) = v.get_mut(list).and_then(Value::as_array_mut) {
+        a.retain(|r| r["role"] != role);
+    }
+}
+
+/// Remove `key` from the object `v[parent]`, if there is one.
+fn remove_key(v: &mut Value, parent: &str, key: &str) {
+    if let Some(o) = v.get_mut(parent).and_then(Value::as_object_mut) {
+        o.remove(key);
+    }
+}
+
 /// Mutations of a valid manifest that the schema must refuse, by name.
-fn mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
+fn mutations(original: &Value) -> Vec<(String, Mutation)> {
+    let kind = original["kind"].as_str().unwrap_or_default();
+    let stage = original["producer"]["stage"].as_str().unwrap_or_default();
     let mut m: Vec<(&'static str, Mutation)> = vec![
         ("sha256 not hex", mu(|v| v["sha256"] = json!("xyz"))),
         (
@@ -206,45 +314,79 @@ fn mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
         ),
         (
             "input hash bad",
-            mu(|v| v["inputs"][0]["sha256"] = json!("00")),
+            mu(|v| {
+                if let Some(i) = v["inputs"].get_mut(0) {
+                    i["sha256"] = json!("00");
+                }
+            }),
         ),
         (
             "input without role",
             mu(|v| {
-                v["inputs"][0].as_object_mut().unwrap().remove("role");
+                if let Some(i) = v["inputs"].get_mut(0) {
+                    i.as_object_mut().unwrap().remove("role");
+                }
             }),
         ),
-        ("input extra key", mu(|v| v["inputs"][0]["size"] = json!(3))),
+        (
+            "input extra key",
+            mu(|v| {
+                if let Some(i) = v["inputs"].get_mut(0) {
+                    i["size"] = json!(3);
+                }
+            }),
+        ),
         ("negative count", mu(|v| v["counts"]["snps"] = json!(-1))),
         ("fractional count", mu(|v| v["counts"]["snps"] = json!(1.5))),
         ("count as string", mu(|v| v["counts"]["extra"] = json!("3"))),
         (
             "no snps count",
-            mu(|v| {
-                v["counts"].as_object_mut().unwrap().remove("snps");
-            }),
+            mu(|v| remove_key(v, "counts", "snps")), // where one is written
         ),
         (
             "shape too long",
             mu(|v| v["shape"].as_array_mut().unwrap().push(json!(1))),
         ),
         ("shape empty", mu(|v| v["shape"] = json!([]))),
-        ("shape negative", mu(|v| v["shape"][0] = json!(-1))),
         (
+            "shape negative",
+            mu(|v| {
+                if let Some(s) = v["shape"].get_mut(0) {
+                    *s = json!(-1);
+                }
+            }),
+        ),
+        (
+            "shape fractional",
+            mu(|v| {
+                if let Some(s) = v["shape"].get_mut(0) {
+                    *s = json!(2.5);
+                }
+            }),
+        ),
+        (
+            "companion without path",
+            mu(|v| {
+                v["companions"] = json!([{"role": "variants", "sha256": "ab".repeat(32)}]);
+            }),
+        ),
+    ];
+    if kind == "genotypes" || kind == "variants" {
+        m.push((
             "ingest min_maf above 0.5",
             mu(|v| {
                 v["producer"]["stage"] = json!("ingest");
                 v["params"]["min_maf"] = json!(0.7);
             }),
-        ),
-        (
+        ));
+        m.push((
             "ingest without vcf input",
             mu(|v| {
                 v["producer"]["stage"] = json!("ingest");
                 v["inputs"] = json!([]);
             }),
-        ),
-        (
+        ));
+        m.push((
             "split without panel input",
             mu(|v| {
                 v["producer"]["stage"] = json!("split");
@@ -257,53 +399,428 @@ fn mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
                     .collect();
                 v["inputs"] = Value::Array(kept);
             }),
-        ),
-        (
+        ));
+        m.push((
             "split group not a file name",
             mu(|v| {
                 v["producer"]["stage"] = json!("split");
                 v["params"]["group"] = json!("../EUR");
             }),
-        ),
-    ];
-    if kind == "genotypes" {
-        m.push(("shape of one", mu(|v| v["shape"] = json!([5]))));
-        m.push((
-            "no haplotypes count",
-            mu(|v| {
-                v["counts"].as_object_mut().unwrap().remove("haplotypes");
-            }),
         ));
+    }
+    if matches!(kind, "genotypes" | "variants" | "vcf" | "panel") {
+        m.extend([
+            (
+                "sample n zero",
+                by("sample", |v| v["params"]["n"] = json!(0)),
+            ),
+            (
+                "sample n as string",
+                by("sample", |v| v["params"]["n"] = json!("101")),
+            ),
+            (
+                "sample device unknown",
+                by("sample", |v| v["params"]["device"] = json!("gpu")),
+            ),
+            (
+                "sample device cuda without index",
+                by("sample", |v| v["params"]["device"] = json!("cuda")),
+            ),
+            (
+                "sample model_output unknown",
+                by("sample", |v| v["params"]["model_output"] = json!("tanh")),
+            ),
+            (
+                "sample prefix not a string",
+                by("sample", |v| v["params"]["sample_prefix"] = json!(1)),
+            ),
+            (
+                "sample group not a file name",
+                by("sample", |v| v["params"]["group"] = json!("a/b")),
+            ),
+            (
+                "sample seed null",
+                by("sample", |v| v["seed"] = Value::Null),
+            ),
+            (
+                "sample without model input",
+                by("sample", |v| drop_role(v, "inputs", "model")),
+            ),
+            (
+                "sample without variants input",
+                by("sample", |v| drop_role(v, "inputs", "variants")),
+            ),
+        ]);
+    }
+    match kind {
+        "genotypes" => {
+            m.push(("shape of one", mu(|v| v["shape"] = json!([5]))));
+            m.push((
+                "no haplotypes count",
+                mu(|v| {
+                    v["counts"].as_object_mut().unwrap().remove("haplotypes");
+                }),
+            ));
+            m.push((
+                "no companions",
+                mu(|v| {
+                    v.as_object_mut().unwrap().remove("companions");
+                }),
+            ));
+            m.push(("empty companions", mu(|v| v["companions"] = json!([]))));
+            m.push((
+                "companion role not variants",
+                mu(|v| {
+                    v["companions"][0]["role"] = json!("frequencies");
+                }),
+            ));
+            m.push((
+                "two variants companions",
+                mu(|v| {
+                    let c = v["companions"][0].clone();
+                    v["companions"].as_array_mut().unwrap().push(c);
+                }),
+            ));
+            m.push((
+                "companion hash bad",
+                mu(|v| v["companions"][0]["sha256"] = json!("z")),
+            ));
+        }
+        "variants" => {
+            m.push(("shape of two", mu(|v| v["shape"] = json!([5, 6]))));
+            for s in ["sketch", "train"] {
+                m.extend([
+                    ("copy with a seed", by(s, |v| v["seed"] = json!(7))),
+                    (
+                        "copy without variants input",
+                        by(s, |v| drop_role(v, "inputs", "variants")),
+                    ),
+                    (
+                        "copy group not a file name",
+                        by(s, |v| v["params"]["group"] = json!("../EAS")),
+                    ),
+                ]);
+            }
+        }
+        "sketch" => m.extend([
+            ("shape of one", mu(|v| v["shape"] = json!([3]))),
+            (
+                "features unknown",
+                mu(|v| v["params"]["features"] = json!("sigmoid")),
+            ),
+            (
+                "features upper case",
+                mu(|v| v["params"]["features"] = json!("ReLU")),
+            ),
+            (
+                "init unknown",
+                mu(|v| v["params"]["init"] = json!("uniform")),
+            ),
+            (
+                "init with an underscore",
+                mu(|v| v["params"]["init"] = json!("xavier_uniform")),
+            ),
+            (
+                "restart_seeds not an array",
+                mu(|v| v["params"]["restart_seeds"] = json!(5)),
+            ),
+            (
+                "restart_seeds with a string",
+                mu(|v| {
+                    v["params"]["restart_seeds"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!("1"))
+                }),
+            ),
+            (
+                "restart_seeds empty",
+                mu(|v| v["params"]["restart_seeds"] = json!([])),
+            ),
+            (
+                "restart seed negative",
+                mu(|v| v["params"]["restart_seeds"][0] = json!(-1)),
+            ),
+            (
+                "restart seed fractional",
+                mu(|v| v["params"]["restart_seeds"][0] = json!(0.5)),
+            ),
+            ("restarts zero", mu(|v| v["params"]["restarts"] = json!(0))),
+            (
+                "multiplier zero",
+                mu(|v| v["params"]["multiplier"] = json!(0)),
+            ),
+            (
+                "multiplier as string",
+                mu(|v| v["params"]["multiplier"] = json!("2")),
+            ),
+            (
+                "feature_count fractional",
+                mu(|v| v["params"]["feature_count"] = json!(1610.5)),
+            ),
+            (
+                "haplotypes zero",
+                mu(|v| v["params"]["haplotypes"] = json!(0)),
+            ),
+            ("snps as string", mu(|v| v["params"]["snps"] = json!("805"))),
+            (
+                "weight_generator empty",
+                mu(|v| v["params"]["weight_generator"] = json!("")),
+            ),
+            (
+                "weight_generator not a string",
+                mu(|v| v["params"]["weight_generator"] = json!(1)),
+            ),
+            (
+                "group not a file name",
+                mu(|v| v["params"]["group"] = json!("../EAS")),
+            ),
+            ("seed null", mu(|v| v["seed"] = Value::Null)),
+            ("seed as string", mu(|v| v["seed"] = json!("5"))),
+            (
+                "identity features with several restarts",
+                mu(|v| v["params"]["features"] = json!("identity")),
+            ),
+            (
+                "identity features with several rows",
+                mu(|v| {
+                    let p = &mut v["params"];
+                    p["features"] = json!("identity");
+                    p["restarts"] = json!(1);
+                    p["multiplier"] = json!(1);
+                    p["restart_seeds"].as_array_mut().unwrap().truncate(1);
+                }),
+            ),
+            (
+                "no companions",
+                mu(|v| {
+                    v.as_object_mut().unwrap().remove("companions");
+                }),
+            ),
+            (
+                "companion role not variants",
+                mu(|v| v["companions"][0]["role"] = json!("genotypes")),
+            ),
+            (
+                "two variants companions",
+                mu(|v| {
+                    let c = v["companions"][0].clone();
+                    v["companions"].as_array_mut().unwrap().push(c);
+                }),
+            ),
+            (
+                "sketch without genotypes input",
+                by("sketch", |v| drop_role(v, "inputs", "genotypes")),
+            ),
+            (
+                "sketch without variants input",
+                by("sketch", |v| drop_role(v, "inputs", "variants")),
+            ),
+        ]),
+        "model" => m.extend([
+            ("shape of two", mu(|v| v["shape"] = json!([16, 64]))),
+            (
+                "output unknown",
+                mu(|v| v["params"]["output"] = json!("tanh")),
+            ),
+            (
+                "features unknown",
+                mu(|v| v["params"]["features"] = json!("linear")),
+            ),
+            ("lr zero", mu(|v| v["params"]["lr"] = json!(0.0))),
+            ("lr as string", mu(|v| v["params"]["lr"] = json!("1e-3"))),
+            ("batch of one", mu(|v| v["params"]["batch"] = json!(1))),
+            ("beta1 of one", mu(|v| v["params"]["beta1"] = json!(1.0))),
+            ("beta2 negative", mu(|v| v["params"]["beta2"] = json!(-0.1))),
+            ("steps zero", mu(|v| v["params"]["steps"] = json!(0))),
+            ("latent zero", mu(|v| v["params"]["latent"] = json!(0))),
+            (
+                "hidden as string",
+                mu(|v| v["params"]["hidden"] = json!("64")),
+            ),
+            (
+                "final_loss negative",
+                mu(|v| v["params"]["final_loss"] = json!(-1.0)),
+            ),
+            (
+                "final_loss as string",
+                mu(|v| v["params"]["final_loss"] = json!("0.1")),
+            ),
+            (
+                "resumed_from negative",
+                mu(|v| v["params"]["resumed_from"] = json!(-1)),
+            ),
+            (
+                "quantizer_k as string",
+                mu(|v| v["params"]["quantizer_k"] = json!("10")),
+            ),
+            (
+                "device unknown",
+                mu(|v| v["params"]["device"] = json!("gpu")),
+            ),
+            (
+                "group not a file name",
+                mu(|v| v["params"]["group"] = json!("../EAS")),
+            ),
+            ("seed null", mu(|v| v["seed"] = Value::Null)),
+            (
+                "no companions",
+                mu(|v| {
+                    v.as_object_mut().unwrap().remove("companions");
+                }),
+            ),
+            (
+                "no variants companion",
+                mu(|v| drop_role(v, "companions", "variants")),
+            ),
+            (
+                "no loss companion",
+                mu(|v| drop_role(v, "companions", "loss")),
+            ),
+            (
+                "two loss companions",
+                mu(|v| {
+                    let c = v["companions"][1].clone();
+                    v["companions"].as_array_mut().unwrap().push(c);
+                }),
+            ),
+            (
+                "model without sketch input",
+                by("train", |v| drop_role(v, "inputs", "sketch")),
+            ),
+        ]),
+        "checkpoint" => m.extend([
+            ("shape of two", mu(|v| v["shape"] = json!([5, 5]))),
+            ("shape zero", mu(|v| v["shape"] = json!([0]))),
+            ("step zero", mu(|v| v["params"]["step"] = json!(0))),
+            ("step as string", mu(|v| v["params"]["step"] = json!("5"))),
+            (
+                "resume_key not an object",
+                mu(|v| v["params"]["resume_key"] = json!("abc")),
+            ),
+            (
+                "resume_key extra field",
+                mu(|v| v["params"]["resume_key"]["lr"] = json!(0.001)),
+            ),
+            (
+                "resume_key sketch_sha256 not hex",
+                mu(|v| v["params"]["resume_key"]["sketch_sha256"] = json!("zz")),
+            ),
+            (
+                "resume_key output unknown",
+                mu(|v| v["params"]["resume_key"]["output"] = json!("tanh")),
+            ),
+            (
+                "resume_key batch of one",
+                mu(|v| v["params"]["resume_key"]["batch"] = json!(1)),
+            ),
+        ]),
+        "loss_log" => m.extend([
+            ("shape of two", mu(|v| v["shape"] = json!([30, 3]))),
+            ("shape zero", mu(|v| v["shape"] = json!([0]))),
+            (
+                "columns changed",
+                mu(|v| v["params"]["columns"] = json!("step,loss")),
+            ),
+            (
+                "columns not a string",
+                mu(|v| v["params"]["columns"] = json!(["step", "restart", "loss"])),
+            ),
+            (
+                "loss log without sketch input",
+                by("train", |v| drop_role(v, "inputs", "sketch")),
+            ),
+        ]),
+        "plot" => m.extend([
+            ("plot with a shape", mu(|v| v["shape"] = json!([900, 500]))),
+            (
+                "plots empty",
+                by("train", |v| v["params"]["plots"] = json!("")),
+            ),
+            (
+                "plots not a string",
+                by("train", |v| v["params"]["plots"] = json!(1)),
+            ),
+            (
+                "plot without loss input",
+                by("train", |v| drop_role(v, "inputs", "loss")),
+            ),
+        ]),
+        "vcf" => m.extend([
+            ("shape of one", mu(|v| v["shape"] = json!([805]))),
+            ("no individuals", mu(|v| v["shape"][1] = json!(0))),
+            (
+                "no individuals count",
+                mu(|v| remove_key(v, "counts", "individuals")),
+            ),
+        ]),
+        "panel" => m.extend([
+            ("shape of two", mu(|v| v["shape"] = json!([51, 2]))),
+            ("shape zero", mu(|v| v["shape"] = json!([0]))),
+            (
+                "no individuals count",
+                mu(|v| remove_key(v, "counts", "individuals")),
+            ),
+            (
+                "columns with a tab",
+                mu(|v| v["params"]["columns"] = json!("sample\tgroup")),
+            ),
+            (
+                "columns not a string",
+                mu(|v| v["params"]["columns"] = json!(["sample", "group"])),
+            ),
+            (
+                "sample columns changed",
+                by("sample", |v| v["params"]["columns"] = json!("sample pop")),
+            ),
+        ]),
+        _ => {}
+    }
+    let mut m: Vec<(String, Mutation)> = m.into_iter().map(|(w, f)| (w.to_string(), f)).collect();
+    // Every param a later stage writes is required (ingest's and split's are typed, not required).
+    if !matches!(stage, "ingest" | "split") {
+        for key in original["params"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            let k = key.clone();
+            m.push((
+                format!("params without `{key}`"),
+                mu(move |v| remove_key(v, "params", &k)),
+            ));
+        }
+    }
+    // Every count of a sketch and of gmmn-sample's outputs is required.
+    if kind == "sketch" || stage == "sample" {
+        for key in original["counts"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            let k = key.clone();
+            m.push((
+                format!("counts without `{key}`"),
+                mu(move |v| remove_key(v, "counts", &k)),
+            ));
+        }
+    }
+    // A resume key is compared as a whole: every field is required.
+    for key in original["params"]["resume_key"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        let k = key.clone();
         m.push((
-            "no companions",
-            mu(|v| {
-                v.as_object_mut().unwrap().remove("companions");
-            }),
-        ));
-        m.push(("empty companions", mu(|v| v["companions"] = json!([]))));
-        m.push((
-            "companion role not variants",
-            mu(|v| {
-                v["companions"][0]["role"] = json!("frequencies");
-            }),
-        ));
-        m.push((
-            "two variants companions",
-            mu(|v| {
-                let c = v["companions"][0].clone();
-                v["companions"].as_array_mut().unwrap().push(c);
-            }),
-        ));
-        m.push((
-            "companion hash bad",
-            mu(|v| v["companions"][0]["sha256"] = json!("z")),
-        ));
-    } else {
-        m.push(("shape of two", mu(|v| v["shape"] = json!([5, 6]))));
-        m.push((
-            "companion without path",
-            mu(|v| {
-                v["companions"] = json!([{"role": "genotypes", "sha256": "ab".repeat(32)}]);
+            format!("resume_key without `{key}`"),
+            mu(move |v| {
+                if let Some(o) = v["params"]["resume_key"].as_object_mut() {
+                    o.remove(&k);
+                }
             }),
         ));
     }
@@ -311,7 +828,8 @@ fn mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
 }
 
 /// Check, for one manifest, what JSON Schema cannot express: the data file and every referenced
-/// file exist with the recorded hash and size, and shape agrees with counts.
+/// file exist with the recorded hash and size, shape agrees with counts and params, values
+/// recorded twice agree, and every companion's own manifest agrees with the reference to it.
 fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
     let name = manifest.display().to_string();
     let dir = manifest.parent().unwrap();
@@ -335,18 +853,20 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
             }
         }
     }
+    let resolve = |path: &str| {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            dir.join(p)
+        }
+    };
     for list in ["inputs", "companions"] {
         for r in v[list].as_array().into_iter().flatten() {
             let (Some(path), Some(sha)) = (r["path"].as_str(), r["sha256"].as_str()) else {
                 continue; // the schema reports it
             };
-            let p = Path::new(path);
-            let p = if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                dir.join(p)
-            };
-            match artifact::sha256_file(&p) {
+            match artifact::sha256_file(&resolve(path)) {
                 Ok(actual) if actual == sha => {}
                 Ok(actual) => problems.push(format!(
                     "{name}: {list} `{}` {path}: recorded {sha}, file hashes to {actual}",
@@ -356,47 +876,306 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
             }
         }
     }
+    let kind = v["kind"].as_str().unwrap_or_default();
     let shape = &v["shape"];
     let counts = &v["counts"];
-    let expect: Vec<&Value> = match v["kind"].as_str() {
-        Some("genotypes") => vec![&counts["haplotypes"], &counts["snps"]],
-        _ => vec![&counts["snps"]],
+    let params = &v["params"];
+    let agree = |problems: &mut Vec<String>, what: &str, a: &Value, b: &Value| {
+        if a != b {
+            problems.push(format!("{name}: {what}: {a} vs {b}"));
+        }
     };
-    if shape.as_array().map(|s| s.iter().collect::<Vec<_>>()) != Some(expect.clone()) {
-        problems.push(format!("{name}: shape {shape} but counts say {expect:?}"));
+    let expect: Option<Vec<&Value>> = match kind {
+        "genotypes" => Some(vec![&counts["haplotypes"], &counts["snps"]]),
+        // gmmn-train's copy of the variants records no counts (see its schema).
+        "variants" if counts.get("snps").is_none() => None,
+        "variants" => Some(vec![&counts["snps"]]),
+        "sketch" => Some(vec![&params["restarts"], &params["feature_count"]]),
+        "model" => Some(vec![&params["latent"], &params["hidden"], &params["snps"]]),
+        "checkpoint" => Some(vec![&params["step"]]),
+        "plot" => Some(vec![]),
+        "vcf" => Some(vec![&counts["snps"], &counts["individuals"]]),
+        "panel" => Some(vec![&counts["individuals"]]),
+        _ => None, // loss_log: against the file below
+    };
+    if let Some(expect) = expect {
+        let expect = Value::Array(expect.into_iter().cloned().collect());
+        agree(problems, "shape vs counts/params", shape, &expect);
     }
-    // A genotype file's SNP count is its variants companion's row count.
-    if v["kind"] == "genotypes" {
-        for c in v["companions"].as_array().into_iter().flatten() {
-            if c["role"] != "variants" {
-                continue;
-            }
-            let cm = dir.join(format!("{}.meta.yaml", c["path"].as_str().unwrap_or("")));
-            if let Ok(text) = std::fs::read_to_string(&cm) {
-                let cv: Value = serde_yaml_ng::from_str(&text).unwrap();
-                if cv["kind"] != "variants" || cv["shape"][0] != shape[1] {
-                    problems.push(format!(
-                        "{name}: companion {} is kind {} with shape {}, genotypes have {} SNPs",
-                        cm.display(),
-                        cv["kind"],
-                        cv["shape"],
-                        shape[1]
-                    ));
-                }
-                if cv["sha256"] != c["sha256"] {
-                    problems.push(format!(
-                        "{name}: companion sha256 {} differs from its own manifest's {}",
-                        c["sha256"], cv["sha256"]
-                    ));
-                }
+    let text = || std::fs::read_to_string(&data_file).unwrap_or_default();
+    match kind {
+        "sketch" => {
+            agree(problems, "seed vs params.seed", &v["seed"], &params["seed"]);
+            agree(
+                problems,
+                "counts.haplotypes vs params.haplotypes",
+                &counts["haplotypes"],
+                &params["haplotypes"],
+            );
+            agree(
+                problems,
+                "counts.snps vs params.snps",
+                &counts["snps"],
+                &params["snps"],
+            );
+            let seeds = params["restart_seeds"].as_array().map_or(0, Vec::len);
+            agree(
+                problems,
+                "restart_seeds (length) vs restarts",
+                &json!(seeds),
+                &params["restarts"],
+            );
+            let snps = params["snps"].as_u64().unwrap_or(0);
+            let d = if params["features"] == "identity" {
+                snps
             } else {
+                snps * params["multiplier"].as_u64().unwrap_or(0)
+            };
+            agree(
+                problems,
+                "feature_count vs snps x multiplier",
+                &params["feature_count"],
+                &json!(d),
+            );
+            // The .npy header says the same shape.
+            let mut head = [0u8; 128];
+            let n = std::fs::File::open(&data_file)
+                .and_then(|mut f| f.read(&mut head))
+                .unwrap_or(0);
+            let magic = head.starts_with(b"\x93NUMPY");
+            let head = String::from_utf8_lossy(&head[..n]);
+            let want = format!("'shape': ({}, {})", shape[0], shape[1]);
+            if !magic || !head.contains("'<f4'") || !head.contains(&want) {
                 problems.push(format!(
-                    "{name}: companion has no manifest {}",
-                    cm.display()
+                    "{name}: .npy header {head:?} is not f32 with {want}"
                 ));
             }
         }
+        "model" => {
+            agree(problems, "seed vs params.seed", &v["seed"], &params["seed"]);
+            if params["resumed_from"].as_u64() >= params["steps"].as_u64() {
+                problems.push(format!("{name}: resumed_from is not before steps"));
+            }
+        }
+        "checkpoint" => {}
+        "loss_log" => {
+            let text = text();
+            let mut lines = text.lines();
+            agree(
+                problems,
+                "CSV header vs params.columns",
+                &json!(lines.next().unwrap_or_default()),
+                &params["columns"],
+            );
+            agree(
+                problems,
+                "shape vs CSV rows",
+                shape,
+                &json!([lines.count()]),
+            );
+        }
+        "panel" => {
+            let text = text();
+            let mut lines = text.lines();
+            let columns = params["columns"]
+                .as_str()
+                .unwrap_or_default()
+                .replace(' ', "\t");
+            agree(
+                problems,
+                "TSV header vs params.columns",
+                &json!(lines.next().unwrap_or_default()),
+                &json!(columns),
+            );
+            agree(
+                problems,
+                "shape vs TSV rows",
+                shape,
+                &json!([lines.count()]),
+            );
+        }
+        "vcf" => {
+            let mut text = String::new();
+            if let Err(e) = std::fs::File::open(&data_file)
+                .and_then(|f| flate2::read::MultiGzDecoder::new(f).read_to_string(&mut text))
+            {
+                problems.push(format!("{name}: cannot read the VCF: {e}"));
+            }
+            let records = text.lines().filter(|l| !l.starts_with('#')).count();
+            let samples = text
+                .lines()
+                .find(|l| l.starts_with("#CHROM"))
+                .map_or(0, |h| h.split('\t').count().saturating_sub(9));
+            agree(
+                problems,
+                "shape vs VCF records and samples",
+                shape,
+                &json!([records, samples]),
+            );
+        }
+        "plot" => {
+            let bytes = std::fs::read(&data_file).unwrap_or_default();
+            if !bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+                && !bytes.starts_with(b"<svg")
+                && !bytes.starts_with(b"<?xml")
+            {
+                problems.push(format!("{name}: neither PNG nor SVG"));
+            }
+        }
+        _ => {}
     }
+    if v["producer"]["stage"] == "sample" {
+        let n = params["n"].as_u64().unwrap_or(0);
+        agree(
+            problems,
+            "counts.haplotypes vs params.n",
+            &counts["haplotypes"],
+            &json!(n),
+        );
+        agree(
+            problems,
+            "counts.individuals vs ceil(n / 2)",
+            &counts["individuals"],
+            &json!(n.div_ceil(2)),
+        );
+    }
+    // Each companion has its own manifest, of the kind its role says, with the same sha256;
+    // the variants companion's rows are this artifact's SNPs, the loss companion's its steps.
+    for c in v["companions"].as_array().into_iter().flatten() {
+        let Some(path) = c["path"].as_str() else {
+            continue;
+        };
+        let cm = resolve(&format!("{path}.meta.yaml"));
+        let Ok(text) = std::fs::read_to_string(&cm) else {
+            problems.push(format!(
+                "{name}: companion has no manifest {}",
+                cm.display()
+            ));
+            continue;
+        };
+        let cv: Value = serde_yaml_ng::from_str(&text).unwrap();
+        if cv["sha256"] != c["sha256"] {
+            problems.push(format!(
+                "{name}: companion sha256 {} differs from its own manifest's {}",
+                c["sha256"], cv["sha256"]
+            ));
+        }
+        let (want_kind, rows) = match (c["role"].as_str(), kind) {
+            (Some("variants"), "genotypes") => ("variants", &shape[1]),
+            (Some("variants"), "sketch" | "model") => ("variants", &params["snps"]),
+            (Some("loss"), "model") => ("loss_log", &params["steps"]),
+            _ => {
+                problems.push(format!("{name}: unexpected companion role {}", c["role"]));
+                continue;
+            }
+        };
+        if cv["kind"] != want_kind || &cv["shape"][0] != rows {
+            problems.push(format!(
+                "{name}: companion {} is kind {} with shape {}, expected {want_kind} with {rows} rows",
+                cm.display(),
+                cv["kind"],
+                cv["shape"],
+            ));
+        }
+    }
+}
+
+/// The validators of every kind's schema.
+fn all_validators() -> Vec<(&'static str, jsonschema::Validator)> {
+    KINDS
+        .iter()
+        .map(|k| (k.as_str(), validator(k.as_str())))
+        .collect()
+}
+
+fn for_kind<'a>(
+    validators: &'a [(&str, jsonschema::Validator)],
+    kind: &str,
+) -> &'a jsonschema::Validator {
+    validators
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no schema for kind `{kind}`"))
+}
+
+/// Validate every manifest `rels` (relative to `root`) against its kind's schema, check that the
+/// Rust reader accepts it, and cross-check it; panics with every problem. Returns the kinds seen.
+fn check_manifests(root: &Path, manifests: &[String]) -> Vec<String> {
+    let validators = all_validators();
+    let mut errors = Vec::new();
+    let mut problems = Vec::new();
+    let mut kinds = Vec::new();
+    for rel in manifests {
+        let path = root.join(rel);
+        let instance = read_manifest_json(&path);
+        let Some(kind) = instance["kind"].as_str() else {
+            errors.push(format!("{rel}: no string `kind`"));
+            continue;
+        };
+        let v = for_kind(&validators, kind);
+        for e in violations(v, &instance) {
+            errors.push(format!("{rel} ({kind}) {e}"));
+        }
+        // The schema and the Rust reader must agree on a valid manifest.
+        if let Err(e) = Manifest::from_yaml(&std::fs::read_to_string(&path).unwrap(), &path) {
+            errors.push(format!("{rel}: artifact::Manifest refuses it: {e}"));
+        }
+        cross_check(&path, &instance, &mut problems);
+        kinds.push(kind.to_string());
+    }
+    assert!(
+        errors.is_empty(),
+        "{} schema violations in {} manifests:\n{}",
+        errors.len(),
+        kinds.len(),
+        errors.join("\n")
+    );
+    assert!(
+        problems.is_empty(),
+        "manifest inconsistencies:\n{}",
+        problems.join("\n")
+    );
+    assert_eq!(kinds.len(), manifests.len());
+    kinds
+}
+
+/// Negative checks on real manifests: every mutation that applies is refused. Returns how many
+/// mutations applied.
+fn tamper(root: &Path, rels: &[&str]) -> usize {
+    let validators = all_validators();
+    let mut accepted = Vec::new();
+    let mut tried = 0;
+    for rel in rels {
+        let original = read_manifest_json(&root.join(rel));
+        let kind = original["kind"].as_str().unwrap().to_string();
+        let v = for_kind(&validators, &kind);
+        assert!(v.is_valid(&original), "{rel}");
+        for (what, mutate) in mutations(&original) {
+            let mut m = original.clone();
+            mutate(&mut m);
+            if m == original {
+                continue; // the mutation does not apply to this producer's manifest
+            }
+            tried += 1;
+            if v.is_valid(&m) {
+                accepted.push(format!("{rel}: {what}"));
+            }
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "the schema accepts broken manifests:\n{}",
+        accepted.join("\n")
+    );
+    tried
+}
+
+fn manifests_below(root: &Path) -> Vec<String> {
+    files_below(root)
+        .into_iter()
+        .filter(|f| f.ends_with(".meta.yaml"))
+        .collect()
 }
 
 #[test]
@@ -420,91 +1199,143 @@ fn every_stage_manifest_validates_against_its_schema() {
         expected.push(format!("split/{g}.parquet.meta.yaml"));
         expected.push(format!("split/{g}.variants.parquet.meta.yaml"));
     }
-    let manifests: Vec<String> = files_below(tmp.path())
-        .into_iter()
-        .filter(|f| f.ends_with(".meta.yaml"))
-        .collect();
+    let manifests = manifests_below(tmp.path());
     for e in &expected {
         assert!(manifests.contains(e), "no {e} among {manifests:?}");
     }
     assert!(manifests.len() >= 2 + 2 * GROUPS.len(), "{manifests:?}");
 
-    let validators: Vec<(&str, jsonschema::Validator)> = KINDS
-        .iter()
-        .map(|k| (k.as_str(), validator(k.as_str())))
-        .collect();
-    let for_kind = |kind: &str| {
-        validators
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| panic!("no schema for kind `{kind}`"))
-    };
-
-    let mut errors = Vec::new();
-    let mut problems = Vec::new();
-    let mut checked = 0;
-    for rel in &manifests {
-        let path = tmp.path().join(rel);
-        let instance = read_manifest_json(&path);
-        let Some(kind) = instance["kind"].as_str() else {
-            errors.push(format!("{rel}: no string `kind`"));
-            continue;
-        };
-        let v = for_kind(kind);
-        for e in violations(v, &instance) {
-            errors.push(format!("{rel} ({kind}) {e}"));
-        }
-        // The schema and the Rust reader must agree on a valid manifest.
-        if let Err(e) = Manifest::from_yaml(&std::fs::read_to_string(&path).unwrap(), &path) {
-            errors.push(format!("{rel}: artifact::Manifest refuses it: {e}"));
-        }
-        cross_check(&path, &instance, &mut problems);
-        checked += 1;
-    }
-    assert!(
-        errors.is_empty(),
-        "{} schema violations in {checked} manifests:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
-    assert!(
-        problems.is_empty(),
-        "manifest inconsistencies:\n{}",
-        problems.join("\n")
-    );
-    assert_eq!(checked, manifests.len());
+    let checked = check_manifests(tmp.path(), &manifests).len();
     assert!(checked >= 10, "only {checked} manifests checked");
 
     // Negative checks on real manifests of each kind and producer: every mutation is refused.
-    let mut accepted = Vec::new();
-    let mut tried = 0;
-    for rel in [
-        "ingest/genotypes.parquet.meta.yaml",
-        "ingest/variants.parquet.meta.yaml",
-        "split/EUR.parquet.meta.yaml",
-        "split/EUR.variants.parquet.meta.yaml",
-    ] {
-        let original = read_manifest_json(&tmp.path().join(rel));
-        let kind = original["kind"].as_str().unwrap().to_string();
-        let v = for_kind(&kind);
-        assert!(v.is_valid(&original), "{rel}");
-        for (what, mutate) in mutations(&kind) {
-            let mut m = original.clone();
-            mutate(&mut m);
-            if m == original {
-                continue; // the mutation does not apply to this producer's manifest
-            }
-            tried += 1;
-            if v.is_valid(&m) {
-                accepted.push(format!("{rel}: {what}"));
-            }
-        }
-    }
-    assert!(
-        accepted.is_empty(),
-        "the schema accepts broken manifests:\n{}",
-        accepted.join("\n")
+    let tried = tamper(
+        tmp.path(),
+        &[
+            "ingest/genotypes.parquet.meta.yaml",
+            "ingest/variants.parquet.meta.yaml",
+            "split/EUR.parquet.meta.yaml",
+            "split/EUR.variants.parquet.meta.yaml",
+        ],
     );
     assert!(tried >= 4 * 30, "only {tried} mutations applied");
+}
+
+/// gmmn-train with the tiny configuration of tests/sketch_train_sample.rs, plus `extra`.
+fn train_tiny(sketch: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    const TINY: [&str; 14] = [
+        "--steps",
+        "30",
+        "--hidden",
+        "64",
+        "--latent",
+        "16",
+        "--batch",
+        "64",
+        "--restart-every",
+        "10",
+        "--lr",
+        "1e-3",
+        "--device",
+        "cpu",
+    ];
+    let mut args: Vec<&dyn AsRef<OsStr>> = vec![&sketch, &"--out", &out];
+    for a in TINY.iter().chain(extra) {
+        args.push(a);
+    }
+    run("gmmn-train", &args)
+}
+
+/// sketch -> train -> sample (tiny, on the shared 1000 Genomes EAS group), and a training run
+/// stopped at its first checkpoint: every manifest of every kind validates and cross-checks, and
+/// broken copies of each are refused.
+#[test]
+fn sketch_train_sample_manifests_validate_against_their_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let groups = shared_1kg_groups();
+    let sketch = tmp.path().join("sketch");
+    let o = run(
+        "gmmn-sketch",
+        &[
+            &groups.join("EAS.parquet"),
+            &"--out",
+            &sketch,
+            &"--multiplier",
+            &"2",
+            &"--restarts",
+            &"3",
+            &"--seed",
+            &"5",
+        ],
+    );
+    assert!(o.status.success(), "gmmn-sketch failed:\n{}", stderr(&o));
+
+    let model = tmp.path().join("model");
+    let o = train_tiny(&sketch, &model, &[]);
+    assert!(o.status.success(), "gmmn-train failed:\n{}", stderr(&o));
+
+    // Stopped as if killed after step 5: only the checkpoint (and its manifest) is left.
+    let stopped = tmp.path().join("stopped");
+    let o = train_tiny(
+        &sketch,
+        &stopped,
+        &["--stop-after", "5", "--checkpoint-every", "5"],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("--stop-after"),
+        "gmmn-train --stop-after 5 should stop with a checkpoint:\n{}",
+        stderr(&o)
+    );
+
+    let synthetic = tmp.path().join("synthetic");
+    let o = run(
+        "gmmn-sample",
+        &[
+            &model,
+            &"--n",
+            &"101",
+            &"--out",
+            &synthetic,
+            &"--seed",
+            &"2",
+            &"--device",
+            &"cpu",
+        ],
+    );
+    assert!(o.status.success(), "gmmn-sample failed:\n{}", stderr(&o));
+
+    let expected = [
+        "sketch/sketch.npy.meta.yaml",
+        "sketch/variants.parquet.meta.yaml",
+        "model/model.safetensors.meta.yaml",
+        "model/variants.parquet.meta.yaml",
+        "model/loss.csv.meta.yaml",
+        "model/loss.png.meta.yaml",
+        "stopped/checkpoint/state.safetensors.meta.yaml",
+        "synthetic/EAS.parquet.meta.yaml",
+        "synthetic/EAS.variants.parquet.meta.yaml",
+        "synthetic/EAS.vcf.gz.meta.yaml",
+        "synthetic/EAS.panel.tsv.meta.yaml",
+    ];
+    let manifests = manifests_below(tmp.path());
+    for e in expected {
+        assert!(
+            manifests.iter().any(|m| m == e),
+            "no {e} among {manifests:?}"
+        );
+    }
+
+    let kinds = check_manifests(tmp.path(), &manifests);
+    for kind in KINDS {
+        assert!(
+            kinds.iter().any(|k| k == kind.as_str()),
+            "no `{kind}` manifest among {manifests:?}"
+        );
+    }
+
+    let tried = tamper(tmp.path(), &expected);
+    assert!(
+        tried >= expected.len() * 40,
+        "only {tried} mutations applied"
+    );
 }

@@ -1,8 +1,15 @@
-// Embed libtorch's directory as an rpath so that gmmn-train runs without LD_LIBRARY_PATH.
-// torch-sys (links = "tch") reports it as DEP_TCH_LIBTORCH_LIB to its direct dependents.
+// Link flags for libtorch from the PyPI wheel (torch-sys, `links = "tch"`, reports its directory
+// as DEP_TCH_LIBTORCH_LIB to direct dependents):
+// * an rpath, so that the binaries run without LD_LIBRARY_PATH;
+// * libtorch_cuda without --as-needed: nothing in our code references it by symbol, so the
+//   linker would drop it and libtorch would then never see a GPU (`--device auto` would always
+//   mean CPU). Loading it on a machine without a GPU is harmless.
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
+        if std::path::Path::new(&dir).join("libtorch_cuda.so").exists() {
+            println!("cargo:rustc-link-arg=-Wl,-L{dir},--no-as-needed,-ltorch_cuda,--as-needed");
+        }
     }
 }

@@ -193,9 +193,11 @@ pub fn sketch(
 ) -> Result<SketchSummary, SketchError> {
     let restarts = match (opts.features, opts.restarts) {
         (_, Some(0)) => return Err(SketchError::Usage("--restarts must be at least 1".into())),
-        (FeatureMap::Identity, Some(r)) if r > 1 => return Err(SketchError::Usage(format!(
+        (FeatureMap::Identity, Some(r)) if r > 1 => {
+            return Err(SketchError::Usage(format!(
             "--restarts {r} with identity features: the identity sketch has no random W to restart"
-        ))),
+        )))
+        }
         (FeatureMap::Identity, _) => 1,
         (FeatureMap::Relu, r) => r.unwrap_or(DEFAULT_RELU_RESTARTS),
     };

@@ -306,6 +306,7 @@ fn write_checkpoint(
     state: &State,
     key: &serde_json::Value,
     producer: &Producer,
+    (sketch_path, sketch_sha, seed): (&Path, &str, u64),
 ) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| ArtifactError::Io {
         path: dir.to_path_buf(),
@@ -317,6 +318,13 @@ fn write_checkpoint(
         Manifest::new(ArtifactKind::Checkpoint, producer.clone()).param("resume_key", key.clone());
     m.params.insert("step".into(), state.step.into());
     m.shape = vec![state.step];
+    m.seed = Some(seed);
+    m.inputs = vec![artifact::FileRef::new(
+        "sketch",
+        sketch_path,
+        sketch_sha.to_string(),
+        dir,
+    )?];
     let mut out = OutputSet::new();
     out.stage_artifact(&path, m, |w| {
         std::io::Write::write_all(w, &bytes).map_err(|e| ArtifactError::Io {
@@ -533,7 +541,13 @@ pub fn train(
             && (state.step % opts.checkpoint_every == 0 || stop_here)
             && state.step < opts.steps
         {
-            write_checkpoint(&checkpoint_dir, &state, &key, &producer)?;
+            write_checkpoint(
+                &checkpoint_dir,
+                &state,
+                &key,
+                &producer,
+                (&sketch_path, &sketch_manifest.sha256, opts.seed),
+            )?;
             last_checkpoint = Some(state.step);
         }
         if stop_here && state.step < opts.steps {

@@ -151,6 +151,7 @@ pub(crate) fn write_model(
     let mut vm =
         Manifest::new(ArtifactKind::Variants, producer.clone()).param("group", info.group.clone());
     vm.shape = variants_manifest.shape.clone();
+    vm.counts = variants_manifest.counts.clone();
     vm.inputs = vec![FileRef::new(
         "variants",
         variants_path,
