@@ -17,7 +17,7 @@ use train::{batch_loss, step_flops, Adam, DeviceChoice};
 #[derive(Debug, Parser)]
 #[command(name = "gmmn-bench-train")]
 struct Cli {
-    /// Timed steps per configuration (after one warm-up step)
+    /// Least number of timed steps per configuration (after one warm-up; more until 2 s pass)
     #[arg(long, default_value_t = 3)]
     steps: u32,
     /// Configurations: name:M:H:Z:batch:multiplier, comma-separated
@@ -95,7 +95,7 @@ fn gemm(device: Device, m: i64, k: i64, n: i64, a_t: bool, b_t: bool) -> (f64, f
     } else {
         Tensor::randn([k, n], o)
     };
-    let secs = time(device, 3, || {
+    let secs = time(device, 5, || {
         let _ = a.mm(&b);
     });
     (2.0 * (m * k * n) as f64, secs)
@@ -156,12 +156,18 @@ fn main() {
         };
         step();
         sync(device);
-        let start = Instant::now();
-        for _ in 0..cli.steps {
+        // At least --steps steps and at least 2 s of them; the median step resists a noisy
+        // neighbour on a shared machine.
+        let mut times = Vec::new();
+        let started = Instant::now();
+        while times.len() < cli.steps as usize || started.elapsed().as_secs_f64() < 2.0 {
+            let s = Instant::now();
             step();
+            sync(device);
+            times.push(s.elapsed().as_secs_f64());
         }
-        sync(device);
-        let per_step = start.elapsed().as_secs_f64() / cli.steps as f64;
+        times.sort_by(f64::total_cmp);
+        let per_step = times[times.len() / 2];
         let b = c.batch;
         // The GEMMs of a dense step: forward, then backward (weight and input gradients).
         let gemms = [
