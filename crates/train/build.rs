@@ -1,5 +1,6 @@
-// Link flags for libtorch from the PyPI wheel (torch-sys, `links = "tch"`, reports its directory
-// as DEP_TCH_LIBTORCH_LIB to direct dependents):
+// Link flags for libtorch from the PyPI wheel, for gmmn-train and gmmn-sample (crates/sample's
+// Cargo.toml points here). torch-sys (`links = "tch"`) reports the libtorch directory as
+// DEP_TCH_LIBTORCH_LIB to its direct dependents, which both crates are:
 // * an rpath, so that the binaries run without LD_LIBRARY_PATH;
 // * libtorch_cuda without --as-needed: nothing in our code references it by symbol, so the
 //   linker would drop it and libtorch would then never see a GPU (`--device auto` would always

@@ -38,7 +38,8 @@ pub enum ArtifactError {
 }
 
 impl ArtifactError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O error about `path`; for stages too, so that every error names its file.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ArtifactError::Io {
             path: path.into(),
             source,

@@ -66,6 +66,21 @@ impl OutputSet {
         Ok(manifest)
     }
 
+    /// Stage `target` as a byte-for-byte copy of `source`, with its manifest (a companion
+    /// carried beside a later stage's output, e.g. the training group's variants).
+    pub fn stage_copy(
+        &mut self,
+        target: &Path,
+        manifest: Manifest,
+        source: &Path,
+    ) -> Result<Manifest> {
+        self.stage_artifact(target, manifest, |w| {
+            let mut f = File::open(source).map_err(|e| ArtifactError::io(source, e))?;
+            std::io::copy(&mut f, w).map_err(|e| ArtifactError::io(source, e))?;
+            Ok(())
+        })
+    }
+
     /// Stage the manifest of data file `data`.
     pub fn stage_manifest(&mut self, data: &Path, manifest: &Manifest) -> Result<()> {
         let target = manifest_path(data);

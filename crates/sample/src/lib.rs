@@ -77,13 +77,6 @@ pub fn generate(gen: &train::generator::Generator, n: usize, seed: u64, device: 
     values
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
-    move |e| ArtifactError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
-}
-
 /// The synthetic VCF: header, then one line per SNP with every individual's phased GT.
 pub fn write_vcf<W: Write>(
     w: W,
@@ -212,7 +205,7 @@ pub fn sample(
     let table = VariantTable::with_counts(training_variants.variants, &counts, n);
     let monomorphic = counts.iter().filter(|&&c| c == 0 || c == n as u64).count();
 
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("sample", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let base = |kind| {
         let mut m = Manifest::new(kind, producer.clone())
@@ -249,7 +242,7 @@ pub fn sample(
     let mut vc = base(ArtifactKind::Vcf);
     vc.shape = vec![info.snps as u64, individuals.len() as u64];
     out.stage_artifact(&vcf, vc, |w| {
-        write_vcf(w, &matrix, &table, &individuals, &info).map_err(io(&vcf))
+        write_vcf(w, &matrix, &table, &individuals, &info).map_err(|e| ArtifactError::io(&vcf, e))
     })?;
     let mut pm = base(ArtifactKind::Panel).param("columns", "sample group");
     pm.shape = vec![individuals.len() as u64];
@@ -258,7 +251,8 @@ pub fn sample(
         for s in &individuals {
             text.push_str(&format!("{s}\t{group}\n"));
         }
-        w.write_all(text.as_bytes()).map_err(io(&panel))
+        w.write_all(text.as_bytes())
+            .map_err(|e| ArtifactError::io(&panel, e))
     })?;
     out.commit()?;
     Ok(SampleSummary {

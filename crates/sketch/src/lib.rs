@@ -250,10 +250,7 @@ pub fn sketch(
         weight_generator: WEIGHT_GENERATOR.to_string(),
     };
 
-    std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::Io {
-        path: out_dir.to_path_buf(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let sketch_path = out_dir.join(SKETCH_FILE);
     let vpath = out_dir.join(VARIANTS_FILE);
@@ -270,17 +267,7 @@ pub fn sketch(
         vm.sha256.clone(),
         out_dir,
     )?];
-    let vmanifest = out.stage_artifact(&vpath, vmanifest, |w| {
-        let mut f = std::fs::File::open(&variants_path).map_err(|e| ArtifactError::Io {
-            path: variants_path.clone(),
-            source: e,
-        })?;
-        std::io::copy(&mut f, w).map_err(|e| ArtifactError::Io {
-            path: variants_path.clone(),
-            source: e,
-        })?;
-        Ok(())
-    })?;
+    let vmanifest = out.stage_copy(&vpath, vmanifest, &variants_path)?;
 
     let mut manifest = info
         .into_params(Manifest::new(ArtifactKind::Sketch, producer))
@@ -300,10 +287,7 @@ pub fn sketch(
     )?];
     out.stage_artifact(&sketch_path, manifest, |w| {
         sketch.write_npy(&mut *w)?;
-        w.flush().map_err(|e| ArtifactError::Io {
-            path: sketch_path.clone(),
-            source: e,
-        })
+        w.flush().map_err(|e| ArtifactError::io(&sketch_path, e))
     })?;
     out.commit()?;
     Ok(SketchSummary {

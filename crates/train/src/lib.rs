@@ -366,10 +366,7 @@ fn write_checkpoint(
     producer: &Producer,
     (sketch_path, sketch_sha, seed): (&Path, &str, u64),
 ) -> Result<(), TrainError> {
-    std::fs::create_dir_all(dir).map_err(|e| ArtifactError::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| ArtifactError::io(dir, e))?;
     let path = dir.join(CHECKPOINT_FILE);
     let bytes = model::safetensors_bytes(&checkpoint_tensors(state))?;
     let mut m =
@@ -385,10 +382,7 @@ fn write_checkpoint(
     )?];
     let mut out = OutputSet::new();
     out.stage_artifact(&path, m, |w| {
-        std::io::Write::write_all(w, &bytes).map_err(|e| ArtifactError::Io {
-            path: path.clone(),
-            source: e,
-        })
+        std::io::Write::write_all(w, &bytes).map_err(|e| ArtifactError::io(&path, e))
     })?;
     out.commit()?;
     Ok(())

@@ -111,13 +111,6 @@ pub fn safetensors_bytes(named: &[(String, Tensor)]) -> Result<Vec<u8>, TrainErr
         .map_err(|e| TrainError::Usage(format!("safetensors: {e:?}")))
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
-    move |e| ArtifactError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_model(
     out_dir: &Path,
@@ -130,7 +123,7 @@ pub(crate) fn write_model(
     mark_restarts: bool,
     restart_of: impl Fn(u64) -> u64,
 ) -> Result<(), TrainError> {
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let params = |mut m: Manifest| {
         if let serde_json::Value::Object(map) =
             serde_json::to_value(info).expect("ModelInfo serialises")
@@ -158,11 +151,7 @@ pub(crate) fn write_model(
         variants_manifest.sha256.clone(),
         out_dir,
     )?];
-    let vm = out.stage_artifact(&vpath, vm, |w| {
-        let mut f = std::fs::File::open(variants_path).map_err(io(variants_path))?;
-        std::io::copy(&mut f, w).map_err(io(variants_path))?;
-        Ok(())
-    })?;
+    let vm = out.stage_copy(&vpath, vm, variants_path)?;
 
     let lpath = out_dir.join(LOSS_FILE);
     let mut lm = Manifest::new(ArtifactKind::LossLog, producer.clone())
@@ -174,7 +163,8 @@ pub(crate) fn write_model(
         for (i, l) in losses.iter().enumerate() {
             text.push_str(&format!("{},{},{:e}\n", i + 1, restart_of(i as u64), l));
         }
-        w.write_all(text.as_bytes()).map_err(io(&lpath))
+        w.write_all(text.as_bytes())
+            .map_err(|e| ArtifactError::io(&lpath, e))
     })?;
 
     let ppath = out_dir.join(LOSS_PLOT);
@@ -209,7 +199,9 @@ pub(crate) fn write_model(
     let mut pm = Manifest::new(ArtifactKind::Plot, producer.clone())
         .param("plots", "loss per step, log scale");
     pm.inputs = vec![FileRef::new("loss", &lpath, lm.sha256.clone(), out_dir)?];
-    out.stage_artifact(&ppath, pm, |w| w.write_all(&png).map_err(io(&ppath)))?;
+    out.stage_artifact(&ppath, pm, |w| {
+        w.write_all(&png).map_err(|e| ArtifactError::io(&ppath, e))
+    })?;
 
     let mpath = out_dir.join(MODEL_FILE);
     let bytes = safetensors_bytes(&gen.named_tensors())?;
@@ -221,7 +213,10 @@ pub(crate) fn write_model(
         FileRef::new("variants", &vpath, vm.sha256.clone(), out_dir)?,
         FileRef::new("loss", &lpath, lm.sha256.clone(), out_dir)?,
     ];
-    out.stage_artifact(&mpath, mm, |w| w.write_all(&bytes).map_err(io(&mpath)))?;
+    out.stage_artifact(&mpath, mm, |w| {
+        w.write_all(&bytes)
+            .map_err(|e| ArtifactError::io(&mpath, e))
+    })?;
     out.commit()?;
     Ok(())
 }
