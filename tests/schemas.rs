@@ -7,14 +7,14 @@
 //! sizes, shape against counts and params, companions), and makes sure the schemas refuse broken
 //! manifests. Needs `cargo build --bins` first.
 
-use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use artifact::features::{FeatureMap, WeightInit, WEIGHT_GENERATOR};
 use artifact::{ArtifactKind, Manifest, Producer, SketchInfo};
 use gmmn_sim::{
-    data, files_below, repo_root, run, shared_1kg_groups, split_1kg_super_populations, stderr,
+    data, files_below, repo_root, run, sample_tiny, sketch_tiny, split_1kg_super_populations,
+    stderr, train_tiny,
 };
 use serde_json::{json, Value};
 
@@ -1221,53 +1221,14 @@ fn every_stage_manifest_validates_against_its_schema() {
     assert!(tried >= 4 * 30, "only {tried} mutations applied");
 }
 
-/// gmmn-train with the tiny configuration of tests/sketch_train_sample.rs, plus `extra`.
-fn train_tiny(sketch: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    const TINY: [&str; 14] = [
-        "--steps",
-        "30",
-        "--hidden",
-        "64",
-        "--latent",
-        "16",
-        "--batch",
-        "64",
-        "--restart-every",
-        "10",
-        "--lr",
-        "1e-3",
-        "--device",
-        "cpu",
-    ];
-    let mut args: Vec<&dyn AsRef<OsStr>> = vec![&sketch, &"--out", &out];
-    for a in TINY.iter().chain(extra) {
-        args.push(a);
-    }
-    run("gmmn-train", &args)
-}
-
 /// sketch -> train -> sample (tiny, on the shared 1000 Genomes EAS group), and a training run
 /// stopped at its first checkpoint: every manifest of every kind validates and cross-checks, and
 /// broken copies of each are refused.
 #[test]
 fn sketch_train_sample_manifests_validate_against_their_schemas() {
     let tmp = tempfile::tempdir().unwrap();
-    let groups = shared_1kg_groups();
     let sketch = tmp.path().join("sketch");
-    let o = run(
-        "gmmn-sketch",
-        &[
-            &groups.join("EAS.parquet"),
-            &"--out",
-            &sketch,
-            &"--multiplier",
-            &"2",
-            &"--restarts",
-            &"3",
-            &"--seed",
-            &"5",
-        ],
-    );
+    let o = sketch_tiny(&sketch);
     assert!(o.status.success(), "gmmn-sketch failed:\n{}", stderr(&o));
 
     let model = tmp.path().join("model");
@@ -1288,20 +1249,7 @@ fn sketch_train_sample_manifests_validate_against_their_schemas() {
     );
 
     let synthetic = tmp.path().join("synthetic");
-    let o = run(
-        "gmmn-sample",
-        &[
-            &model,
-            &"--n",
-            &"101",
-            &"--out",
-            &synthetic,
-            &"--seed",
-            &"2",
-            &"--device",
-            &"cpu",
-        ],
-    );
+    let o = sample_tiny(&model, &synthetic);
     assert!(o.status.success(), "gmmn-sample failed:\n{}", stderr(&o));
 
     let expected = [

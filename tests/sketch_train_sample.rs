@@ -3,27 +3,13 @@
 use std::io::Read;
 use std::process::Command;
 
-use gmmn_sim::{run, shared_1kg_groups, stderr, stdout};
+use gmmn_sim::{run, sample_tiny, sketch_tiny, stderr, stdout, train_tiny};
 
 #[test]
 fn sketch_train_sample_writes_parquet_vcf_and_panel() {
     let dir = tempfile::tempdir().unwrap();
-    let groups = shared_1kg_groups();
     let sketch = dir.path().join("sketch");
-    let o = run(
-        "gmmn-sketch",
-        &[
-            &groups.join("EAS.parquet"),
-            &"--out",
-            &sketch,
-            &"--multiplier",
-            &"2",
-            &"--restarts",
-            &"3",
-            &"--seed",
-            &"5",
-        ],
-    );
+    let o = sketch_tiny(&sketch);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("3 restart(s) x 1610 features"),
@@ -36,28 +22,7 @@ fn sketch_train_sample_writes_parquet_vcf_and_panel() {
     assert_eq!(m.params["restart_seeds"].as_array().unwrap().len(), 3);
 
     let model = dir.path().join("model");
-    let o = run(
-        "gmmn-train",
-        &[
-            &sketch,
-            &"--out",
-            &model,
-            &"--steps",
-            &"30",
-            &"--hidden",
-            &"64",
-            &"--latent",
-            &"16",
-            &"--batch",
-            &"64",
-            &"--restart-every",
-            &"10",
-            &"--lr",
-            &"1e-3",
-            &"--device",
-            &"cpu",
-        ],
-    );
+    let o = train_tiny(&sketch, &model, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     for f in [
         "model.safetensors",
@@ -78,20 +43,7 @@ fn sketch_train_sample_writes_parquet_vcf_and_panel() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     let out = dir.path().join("synthetic");
-    let o = run(
-        "gmmn-sample",
-        &[
-            &model,
-            &"--n",
-            &"101",
-            &"--out",
-            &out,
-            &"--seed",
-            &"2",
-            &"--device",
-            &"cpu",
-        ],
-    );
+    let o = sample_tiny(&model, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let g = artifact::read_genotypes_parquet(&out.join("EAS.parquet")).unwrap();
     assert_eq!((g.n_haplotypes(), g.n_snps()), (101, 805));
@@ -140,20 +92,7 @@ fn sketch_train_sample_writes_parquet_vcf_and_panel() {
 
     // Same seed, same bytes; another seed, other haplotypes.
     let again = dir.path().join("again");
-    let o = run(
-        "gmmn-sample",
-        &[
-            &model,
-            &"--n",
-            &"101",
-            &"--out",
-            &again,
-            &"--seed",
-            &"2",
-            &"--device",
-            &"cpu",
-        ],
-    );
+    let o = sample_tiny(&model, &again);
     assert!(o.status.success());
     for f in ["EAS.parquet", "EAS.vcf.gz", "EAS.panel.tsv"] {
         assert_eq!(

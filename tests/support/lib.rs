@@ -112,3 +112,66 @@ pub fn shared_1kg_groups() -> &'static Path {
         groups
     })
 }
+
+/// `gmmn-sketch` of the shared 1000 Genomes EAS group with the tests' tiny settings (D = 2 x M,
+/// 3 restarts, seed 5) into `out`.
+pub fn sketch_tiny(out: &Path) -> Output {
+    run(
+        "gmmn-sketch",
+        &[
+            &shared_1kg_groups().join("EAS.parquet"),
+            &"--out",
+            &out,
+            &"--multiplier",
+            &"2",
+            &"--restarts",
+            &"3",
+            &"--seed",
+            &"5",
+        ],
+    )
+}
+
+/// `gmmn-train` with the tests' tiny configuration (30 steps, H 64, Z 16, batch 64, restart
+/// every 10, lr 1e-3, CPU), plus `extra`.
+pub fn train_tiny(sketch: &Path, out: &Path, extra: &[&str]) -> Output {
+    const TINY: [&str; 14] = [
+        "--steps",
+        "30",
+        "--hidden",
+        "64",
+        "--latent",
+        "16",
+        "--batch",
+        "64",
+        "--restart-every",
+        "10",
+        "--lr",
+        "1e-3",
+        "--device",
+        "cpu",
+    ];
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&sketch, &"--out", &out];
+    for a in TINY.iter().chain(extra) {
+        args.push(a);
+    }
+    run("gmmn-train", &args)
+}
+
+/// `gmmn-sample` of 101 haplotypes (an odd number: the last individual is haploid), seed 2, CPU.
+pub fn sample_tiny(model: &Path, out: &Path) -> Output {
+    run(
+        "gmmn-sample",
+        &[
+            &model,
+            &"--n",
+            &"101",
+            &"--out",
+            &out,
+            &"--seed",
+            &"2",
+            &"--device",
+            &"cpu",
+        ],
+    )
+}
