@@ -192,6 +192,8 @@ fn in_process_manifests_validate() {
                 m = m.param("columns", "sample group").count("individuals", 2);
                 m.shape = vec![2];
             }
+            // Schemas for these two come with the evaluation stages (issue 4), below in KINDS.
+            ArtifactKind::Coordinates | ArtifactKind::Report => {}
         }
         let instance: Value = serde_yaml_ng::from_str(&m.to_yaml().unwrap()).unwrap();
         let errors = violations(&validator(kind.as_str()), &instance);

@@ -82,6 +82,11 @@ impl GenotypeMatrix {
         &self.values
     }
 
+    /// The values, giving up the matrix (no copy).
+    pub fn into_values(self) -> Vec<u8> {
+        self.values
+    }
+
     pub fn row(&self, i: usize) -> &[u8] {
         &self.values[i * self.n_snps..(i + 1) * self.n_snps]
     }

@@ -38,6 +38,10 @@ pub enum ArtifactKind {
     Vcf,
     /// Sample -> group table, TSV with a header.
     Panel,
+    /// Projected coordinates (PCA, ISOMAP) of real and synthetic haplotypes, Parquet.
+    Coordinates,
+    /// An evaluation report (JSON, or its Markdown rendering).
+    Report,
 }
 
 impl ArtifactKind {
@@ -52,6 +56,8 @@ impl ArtifactKind {
             ArtifactKind::Plot => "plot",
             ArtifactKind::Vcf => "vcf",
             ArtifactKind::Panel => "panel",
+            ArtifactKind::Coordinates => "coordinates",
+            ArtifactKind::Report => "report",
         }
     }
 }

@@ -1,0 +1,3 @@
+//! gmmn-discriminate (in progress).
+
+pub mod metrics;

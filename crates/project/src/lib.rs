@@ -1,0 +1,1 @@
+//! gmmn-project (in progress).
