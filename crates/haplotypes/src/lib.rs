@@ -10,6 +10,7 @@
 //! [`bits`] holds the bit-packed Hamming kernels both stages use.
 
 pub mod bits;
+pub mod vcf;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use artifact::{
     Manifest, OutputSet, Producer, VariantTable,
 };
 use tch::{Device, Kind, Tensor};
-use train::{DeviceChoice, ModelInfo, TrainError};
+use train::{DeviceChoice, TrainError};
 
 /// Haplotypes generated per forward pass.
 const SAMPLE_BATCH: i64 = 4096;
@@ -75,87 +75,6 @@ pub fn generate(gen: &train::generator::Generator, n: usize, seed: u64, device: 
         left -= b;
     }
     values
-}
-
-/// The synthetic VCF: header, then one line per SNP with every individual's phased GT.
-pub fn write_vcf<W: Write>(
-    w: W,
-    matrix: &GenotypeMatrix,
-    variants: &VariantTable,
-    individuals: &[String],
-    info: &ModelInfo,
-) -> std::io::Result<()> {
-    let mut bgzf = noodles_bgzf::io::Writer::new(w);
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut bgzf);
-    writeln!(out, "##fileformat=VCFv4.2")?;
-    writeln!(
-        out,
-        "##source=gmmn-sample {} (GMMN, group {}, {} output, {} features)",
-        env!("CARGO_PKG_VERSION"),
-        info.group,
-        info.output.as_str(),
-        info.features.as_str()
-    )?;
-    let mut contigs: Vec<&str> = variants.variants.iter().map(|v| v.chrom.as_str()).collect();
-    contigs.dedup();
-    for c in contigs {
-        writeln!(out, "##contig=<ID={c}>")?;
-    }
-    writeln!(
-        out,
-        "##INFO=<ID=AF,Number=A,Type=Float,Description=\"Synthetic allele frequency\">"
-    )?;
-    writeln!(
-        out,
-        "##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Phased genotype\">"
-    )?;
-    write!(out, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT")?;
-    for s in individuals {
-        write!(out, "\t{s}")?;
-    }
-    writeln!(out)?;
-    let n = matrix.n_haplotypes();
-    let m = matrix.n_snps();
-    let values = matrix.values();
-    let mut line = Vec::with_capacity(individuals.len() * 4 + 128);
-    for (j, v) in variants.variants.iter().enumerate() {
-        line.clear();
-        let alt = (0..n).filter(|&i| values[i * m + j] == 1).count();
-        write!(
-            line,
-            "{}\t{}\t{}\t{}\t{}\t.\tPASS\tAF={}\tGT",
-            v.chrom,
-            v.pos,
-            if v.id.is_empty() { "." } else { &v.id },
-            v.reference,
-            v.alternate,
-            format_af(alt as f64 / n as f64)
-        )?;
-        for i in (0..n).step_by(2) {
-            line.push(b'\t');
-            line.push(b'0' + values[i * m + j]);
-            if i + 1 < n {
-                line.push(b'|');
-                line.push(b'0' + values[(i + 1) * m + j]);
-            }
-        }
-        line.push(b'\n');
-        out.write_all(&line)?;
-    }
-    out.flush()?;
-    drop(out);
-    bgzf.finish()?;
-    Ok(())
-}
-
-fn format_af(x: f64) -> String {
-    let s = format!("{x:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() {
-        "0".into()
-    } else {
-        s.to_string()
-    }
 }
 
 /// Sample `opts.n` haplotypes from the model at `model_input` into `out_dir`.
@@ -242,7 +161,16 @@ pub fn sample(
     let mut vc = base(ArtifactKind::Vcf);
     vc.shape = vec![info.snps as u64, individuals.len() as u64];
     out.stage_artifact(&vcf, vc, |w| {
-        write_vcf(w, &matrix, &table, &individuals, &info).map_err(|e| ArtifactError::io(&vcf, e))
+        {
+            let source = format!(
+                "gmmn-sample {} (GMMN, group {}, {} output, {} features)",
+                env!("CARGO_PKG_VERSION"),
+                info.group,
+                info.output.as_str(),
+                info.features.as_str()
+            );
+            haplotypes::vcf::write_phased_vcf(w, &matrix, &table.variants, &individuals, &source)
+        }.map_err(|e| ArtifactError::io(&vcf, e))
     })?;
     let mut pm = base(ArtifactKind::Panel).param("columns", "sample group");
     pm.shape = vec![individuals.len() as u64];
