@@ -10,7 +10,9 @@
 //! * [`rng`] and [`features`]: the portable seeded random numbers and the random feature map
 //!   that the sketch stage and the trainer must agree on bit for bit; [`Sketch`] and its
 //!   manifest params [`SketchInfo`].
+//! * [`CoordinateTable`]: projected coordinates of real and synthetic haplotypes (gmmn-project).
 
+mod coordinates;
 mod error;
 pub mod features;
 mod genotype;
@@ -23,6 +25,10 @@ pub mod rng;
 mod sketch;
 mod variants;
 
+pub use coordinates::{
+    component_column, read_coordinates_parquet, write_coordinates_parquet, CoordinateRow,
+    CoordinateTable,
+};
 pub use error::ArtifactError;
 pub use genotype::{
     allele_counts_of_rows, read_genotypes_parquet, GenotypeMatrix, GenotypeParquetWriter,
