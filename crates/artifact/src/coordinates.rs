@@ -94,7 +94,9 @@ pub fn read_coordinates_parquet(path: &Path) -> Result<CoordinateTable> {
         if c.null_count() > 0 {
             return Err(ArtifactError::layout(path, format!("null in `{name}`")));
         }
-        Ok(c.iter().map(|s| s.unwrap_or_default().to_string()).collect())
+        Ok(c.iter()
+            .map(|s| s.unwrap_or_default().to_string())
+            .collect())
     };
     let sample = strings("sample")?;
     let group = strings("group")?;

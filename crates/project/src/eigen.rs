@@ -250,7 +250,10 @@ fn orthonormalise(cols: &mut [Vec<f64>], fresh: &mut u64) {
                 break;
             }
             attempts += 1;
-            assert!(attempts < 100, "cannot extend an orthonormal basis of R^{n}");
+            assert!(
+                attempts < 100,
+                "cannot extend an orthonormal basis of R^{n}"
+            );
             cols[c] = random_vector(n, fresh);
         }
     }
@@ -435,7 +438,10 @@ mod tests {
                 e.values[j]
             );
             let overlap = dot(&e.vectors[j], &q[j]).abs();
-            assert!((overlap - 1.0).abs() < tol, "eigenvector {j}: |<v, q>| = {overlap}");
+            assert!(
+                (overlap - 1.0).abs() < tol,
+                "eigenvector {j}: |<v, q>| = {overlap}"
+            );
         }
     }
 

@@ -289,7 +289,11 @@ pub fn fit(real: &PackedHaplotypes, opts: IsomapOptions) -> Result<Isomap, Isoma
         c
     };
     let geo: Vec<Vec<u32>> = chosen.par_iter().map(|&s| graph.dijkstra(s)).collect();
-    if let Some(i) = geo.iter().flat_map(|g| g.iter()).position(|&d| d == u32::MAX) {
+    if let Some(i) = geo
+        .iter()
+        .flat_map(|g| g.iter())
+        .position(|&d| d == u32::MAX)
+    {
         // Cannot happen after joining; a clear error beats an infinite coordinate.
         return Err(IsomapError::Invalid(format!(
             "haplotype {} is unreachable in the joined graph",
@@ -298,7 +302,11 @@ pub fn fit(real: &PackedHaplotypes, opts: IsomapOptions) -> Result<Isomap, Isoma
     }
     tracing::info!(
         "ISOMAP: geodesics from {l} landmarks{} ({:.1?})",
-        if l == n { " (all real haplotypes: exact ISOMAP)" } else { "" },
+        if l == n {
+            " (all real haplotypes: exact ISOMAP)"
+        } else {
+            ""
+        },
         t.elapsed()
     );
 
@@ -322,7 +330,11 @@ pub fn fit(real: &PackedHaplotypes, opts: IsomapOptions) -> Result<Isomap, Isoma
         .collect();
     drop(delta);
     let pairs = top_eigenpairs(&DenseSym::new(l, b), k)?;
-    let positive = pairs.values.iter().take_while(|&&v| v > 1e-9 * pairs.values[0].abs()).count();
+    let positive = pairs
+        .values
+        .iter()
+        .take_while(|&&v| v > 1e-9 * pairs.values[0].abs())
+        .count();
     if positive < k {
         return Err(IsomapError::Invalid(format!(
             "the landmark MDS matrix has only {positive} positive eigenvalues among its top {k} ({:?}); use fewer --components",
@@ -447,7 +459,11 @@ mod tests {
             let decreasing = y.windows(2).all(|w| w[1] < w[0]);
             assert!(increasing || decreasing, "n {n}, L {landmarks}: {y:?}");
             // Geodesic = |i - j|, so the chain is isometric to a line: unit spacing.
-            assert!(y.windows(2).all(|w| ((w[1] - w[0]).abs() - 1.0).abs() < 1e-6), "{y:?}");
+            assert!(
+                y.windows(2)
+                    .all(|w| ((w[1] - w[0]).abs() - 1.0).abs() < 1e-6),
+                "{y:?}"
+            );
             // The training rows as new points land on their in-sample coordinates.
             assert_close(&iso.embed(&pts), &y, 1e-9);
         }
@@ -458,7 +474,14 @@ mod tests {
         let pts = chain(100);
         let a = fit(&pts, opts(1, 2, 20)).unwrap();
         let b = fit(&pts, opts(1, 2, 20)).unwrap();
-        let c = fit(&pts, IsomapOptions { seed: 4, ..opts(1, 2, 20) }).unwrap();
+        let c = fit(
+            &pts,
+            IsomapOptions {
+                seed: 4,
+                ..opts(1, 2, 20)
+            },
+        )
+        .unwrap();
         assert_eq!(a.landmarks, b.landmarks);
         assert_eq!(a.landmarks.len(), 20);
         assert_ne!(a.landmarks, c.landmarks);

@@ -157,7 +157,7 @@ fn check_options(opts: &ProjectOptions) -> Result<(), ProjectError> {
 /// Checks against the loaded real haplotypes.
 fn check_sizes(opts: &ProjectOptions, real: &HaplotypeSet) -> Result<(), ProjectError> {
     let (n, m, k) = (real.n(), real.snps(), opts.components);
-    let path = real.files[0].display();
+    let path = opts.real.display();
     for method in &opts.methods {
         match method {
             Method::Pca => {
@@ -288,10 +288,7 @@ fn run_isomap(
             "isomap_graph_components".to_string(),
             json!(iso.graph_components),
         ),
-        (
-            "isomap_joining_edges".to_string(),
-            json!(iso.joining_edges),
-        ),
+        ("isomap_joining_edges".to_string(), json!(iso.joining_edges)),
     ];
     Ok(Projected {
         method: Method::Isomap,
@@ -340,8 +337,10 @@ pub fn project(opts: &ProjectOptions, out_dir: &Path) -> Result<ProjectSummary, 
     let k = opts.components;
     let mut rows = Vec::with_capacity(projected.len() * (real.n() + synth.n()));
     for p in &projected {
-        for (set, coords, source) in [(&real, &p.real, "real"), (&synth, &p.synthetic, "synthetic")]
-        {
+        for (set, coords, source) in [
+            (&real, &p.real, "real"),
+            (&synth, &p.synthetic, "synthetic"),
+        ] {
             for (label, c) in set.matrix.labels().iter().zip(coords.chunks_exact(k)) {
                 rows.push(CoordinateRow {
                     sample: label.sample.clone(),
@@ -405,8 +404,11 @@ pub fn project(opts: &ProjectOptions, out_dir: &Path) -> Result<ProjectSummary, 
 
     // Figures: c1 against c2 (against 0 with a single component), points grouped by group.
     let by_group = |set: &HaplotypeSet, coords: &[f64]| -> Vec<Vec<(f64, f64)>> {
-        let index: BTreeMap<&str, usize> =
-            groups.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.as_str(), i))
+            .collect();
         let mut out = vec![Vec::new(); groups.len()];
         for (i, c) in coords.chunks_exact(k).enumerate() {
             out[index[set.group(i)]].push((c[0], if k > 1 { c[1] } else { 0.0 }));

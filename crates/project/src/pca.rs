@@ -144,9 +144,17 @@ fn fit_linfa(data: &Data, k: usize) -> Result<PcaFit, String> {
         .fit(&ds)
         .map_err(|e| format!("linfa-reduction: {e}"))?;
     let sigma = pca.singular_values();
-    let mut components: Vec<Vec<f64>> = pca.components().rows().into_iter().map(|r| r.to_vec()).collect();
+    let mut components: Vec<Vec<f64>> = pca
+        .components()
+        .rows()
+        .into_iter()
+        .map(|r| r.to_vec())
+        .collect();
     if components.len() != k || sigma.len() != k {
-        return Err(format!("linfa returned {} components for {k}", components.len()));
+        return Err(format!(
+            "linfa returned {} components for {k}",
+            components.len()
+        ));
     }
     for c in components.iter_mut() {
         fix_sign(c);
@@ -179,7 +187,10 @@ fn fit_linfa(data: &Data, k: usize) -> Result<PcaFit, String> {
                 i + 1
             ));
         }
-        if eig.last().is_some_and(|&prev: &f64| lambda > prev * (1.0 + 1e-9) + 1e-12) {
+        if eig
+            .last()
+            .is_some_and(|&prev: &f64| lambda > prev * (1.0 + 1e-9) + 1e-12)
+        {
             return Err("LOBPCG returned components out of order".into());
         }
         eig.push(lambda);
@@ -195,7 +206,13 @@ fn finish(data: &Data, components: Vec<Vec<f64>>, eig: Vec<f64>, solver: PcaSolv
         explained_variance: eig.iter().map(|l| l / denom).collect(),
         explained_variance_ratio: eig
             .iter()
-            .map(|l| if data.total > 0.0 { l / data.total } else { 0.0 })
+            .map(|l| {
+                if data.total > 0.0 {
+                    l / data.total
+                } else {
+                    0.0
+                }
+            })
             .collect(),
         solver,
         fallback_reason: None,
@@ -222,7 +239,13 @@ fn fit_gram_data(data: &Data, k: usize) -> Result<PcaFit, EigenError> {
         let s: Vec<f64> = data
             .values
             .par_chunks_exact(m)
-            .map(|row| row.iter().zip(mean).filter(|(&x, _)| x != 0).map(|(_, &mu)| mu).sum())
+            .map(|row| {
+                row.iter()
+                    .zip(mean)
+                    .filter(|(&x, _)| x != 0)
+                    .map(|(_, &mu)| mu)
+                    .sum()
+            })
             .collect();
         let mm = dot(mean, mean);
         let a = gram(&packed, |i, j, and| and as f64 - s[i] - s[j] + mm);
@@ -335,7 +358,8 @@ mod tests {
             for i in 0..n_each {
                 for j in 0..m {
                     let base = if (j < m / 2) == (c == 0) { 1 } else { 0 };
-                    let noise = artifact::rng::uniform(9, (c * n_each + i) as u64 * 1000 + j as u64) < 0.1;
+                    let noise =
+                        artifact::rng::uniform(9, (c * n_each + i) as u64 * 1000 + j as u64) < 0.1;
                     v.push(base ^ noise as u8);
                 }
             }
@@ -348,18 +372,35 @@ mod tests {
         let k = fit.components();
         let pc1: Vec<f64> = y.chunks_exact(k).map(|r| r[0]).collect();
         let (a, b) = pc1.split_at(n_each);
-        let (amax, amin) = (a.iter().cloned().fold(f64::MIN, f64::max), a.iter().cloned().fold(f64::MAX, f64::min));
-        let (bmax, bmin) = (b.iter().cloned().fold(f64::MIN, f64::max), b.iter().cloned().fold(f64::MAX, f64::min));
-        assert!(amax < bmin || bmax < amin, "PC1 does not separate the clusters");
+        let (amax, amin) = (
+            a.iter().cloned().fold(f64::MIN, f64::max),
+            a.iter().cloned().fold(f64::MAX, f64::min),
+        );
+        let (bmax, bmin) = (
+            b.iter().cloned().fold(f64::MIN, f64::max),
+            b.iter().cloned().fold(f64::MAX, f64::min),
+        );
+        assert!(
+            amax < bmin || bmax < amin,
+            "PC1 does not separate the clusters"
+        );
         // Centred: the training coordinates have mean 0; PC1 carries most of the variance.
         for c in 0..k {
             let mean: f64 = y.chunks_exact(k).map(|r| r[c]).sum::<f64>() / (2 * n_each) as f64;
             assert!(mean.abs() < 1e-9, "component {c} mean {mean}");
         }
-        assert!(fit.explained_variance_ratio[0] > 0.5, "{:?}", fit.explained_variance_ratio);
+        assert!(
+            fit.explained_variance_ratio[0] > 0.5,
+            "{:?}",
+            fit.explained_variance_ratio
+        );
         // The variance of the projected training rows is the explained variance.
         let var1: f64 = pc1.iter().map(|x| x * x).sum::<f64>() / (2 * n_each - 1) as f64;
-        assert!((var1 - fit.explained_variance[0]).abs() < 1e-6 * var1, "{var1} vs {:?}", fit.explained_variance);
+        assert!(
+            (var1 - fit.explained_variance[0]).abs() < 1e-6 * var1,
+            "{var1} vs {:?}",
+            fit.explained_variance
+        );
     }
 
     #[test]
@@ -367,7 +408,12 @@ mod tests {
         let (n_each, m) = (40, 30);
         let values = two_clusters(n_each, m);
         let linfa = fit(&values, 2 * n_each, m, 2).unwrap();
-        assert_eq!(linfa.solver, PcaSolver::Linfa, "{:?}", linfa.fallback_reason);
+        assert_eq!(
+            linfa.solver,
+            PcaSolver::Linfa,
+            "{:?}",
+            linfa.fallback_reason
+        );
         check_two_clusters(&linfa, &values, n_each);
         // m < n: the SNP-side Gram matrix.
         let gram = fit_gram(&values, 2 * n_each, m, 2).unwrap();
