@@ -181,7 +181,8 @@ fn fit_linfa(data: &Data, k: usize) -> Result<PcaFit, String> {
             .sum::<f64>()
             .sqrt()
             / top.max(f64::MIN_POSITIVE);
-        if !(residual <= LINFA_RESIDUAL) {
+        // NaN fails too.
+        if residual.is_nan() || residual > LINFA_RESIDUAL {
             return Err(format!(
                 "LOBPCG did not converge: component {} has relative residual {residual:.2e}",
                 i + 1
