@@ -106,7 +106,11 @@ fn group_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut files = Vec::new();
     for e in entries {
         let p = e.map_err(|e| ArtifactError::io(dir, e))?.path();
-        let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if name.ends_with(".parquet") && !name.ends_with(".variants.parquet") {
             files.push(p);
         }
@@ -267,7 +271,10 @@ pub fn load(spec: &InputSpec) -> Result<HaplotypeSet, InputError> {
                     if let Some(msg) = variants_differ(first, &v) {
                         return Err(invalid(
                             f,
-                            format!("variants differ from those of {}: {msg}", first_file.display()),
+                            format!(
+                                "variants differ from those of {}: {msg}",
+                                first_file.display()
+                            ),
                         ));
                     }
                 }
@@ -348,7 +355,10 @@ pub fn variants_differ(a: &[Variant], b: &[Variant]) -> Option<String> {
 }
 
 /// Real and synthetic must be genotyped at the same SNPs, in the same order.
-pub fn check_same_variants(real: &HaplotypeSet, synthetic: &HaplotypeSet) -> Result<(), InputError> {
+pub fn check_same_variants(
+    real: &HaplotypeSet,
+    synthetic: &HaplotypeSet,
+) -> Result<(), InputError> {
     match variants_differ(&real.variants, &synthetic.variants) {
         None => Ok(()),
         Some(why) => Err(InputError::Mismatch(format!(

@@ -80,4 +80,3 @@ fn format_af(x: f64) -> String {
         s.to_string()
     }
 }
-
