@@ -25,7 +25,7 @@ export PATH := $(VENV)/bin:$(PATH)
 help:
 	@echo "make reproduce   set up, build and run the pipeline on the shipped data (results in $(OUT)/)"
 	@echo "make test        build and run every test"
-	@echo "make bench       ingest throughput and memory, side by side with bcftools"
+	@echo "make bench       ingest beside bcftools, training step beside its dense floor, evaluation beside its target"
 	@echo "make setup       check the toolchain and fetch dependencies"
 
 # What the build needs beyond a Rust toolchain: libtorch (torch from PyPI, ~4.7 GB, once).
@@ -98,15 +98,34 @@ reproduce: build-release
 		echo "== $$g: sample $$n haplotypes (as many as the real group)"; \
 		$(BIN)/gmmn-sample $(OUT)/1kg/$$g/model --n $$n --out $(OUT)/1kg/synthetic --seed $(SEED); \
 	done
+	@echo "== 1000 Genomes: PCA and ISOMAP fitted on real, real and synthetic projected"
+	$(BIN)/gmmn-project --real $(OUT)/1kg/groups --synthetic $(OUT)/1kg/synthetic \
+		--groups $(subst $(eval) ,$(comma),$(GROUPS_1KG)) --seed $(SEED) --out $(OUT)/1kg/projection
+	@echo "== 1000 Genomes: discriminators, synthetic beside the noise floor and the naive simulator"
+	$(BIN)/gmmn-discriminate --real $(OUT)/1kg/groups --synthetic $(OUT)/1kg/synthetic \
+		--groups $(subst $(eval) ,$(comma),$(GROUPS_1KG)) --baseline holdout,independent \
+		--seed $(SEED) --out $(OUT)/1kg/report
 	@echo "== msprime OutOfAfrica_4J17 chr22, 5,000 SNPs: ingest"
 	$(BIN)/gmmn-ingest $(DATA)/sim_ooa4_chr22_5k.vcf.gz --out $(OUT)/sim5k/ingest
 	@echo "== sim 5k: split by population"
 	$(BIN)/gmmn-split $(OUT)/sim5k/ingest --panel $(DATA)/sim_ooa4_chr22_5k.panel --column pop \
 		--out $(OUT)/sim5k/groups
+	@echo "== sim 5k: discriminators on the noise floor and the naive simulator (its VCF is written)"
+	$(BIN)/gmmn-discriminate --real $(OUT)/sim5k/groups --baseline holdout,independent \
+		--seed $(SEED) --out $(OUT)/sim5k/baselines
+	@echo "== sim 5k: PCA and ISOMAP of the naive simulator's VCF against the real groups"
+	$(BIN)/gmmn-project --real $(OUT)/sim5k/groups --synthetic $(OUT)/sim5k/baselines/independent.vcf.gz \
+		--synthetic-panel $(OUT)/sim5k/baselines/independent.panel.tsv --seed $(SEED) \
+		--out $(OUT)/sim5k/projection-independent
 	@echo
 	@echo "Made (each file has a .meta.yaml manifest beside it):"
-	@find $(OUT) \( -name '*.parquet' -o -name '*.vcf.gz' -o -name '*.safetensors' -o -name '*.png' \) | sort | sed 's/^  */  /'
-	@echo "Next stages (projection, discriminators, Table I) are not built yet; see README.md."
+	@find $(OUT) \( -name '*.parquet' -o -name '*.vcf.gz' -o -name '*.safetensors' -o -name '*.png' -o -name 'report.md' \) | sort | sed 's/^  */  /'
+	@echo
+	@echo "== 1000 Genomes, real vs synthetic ($(OUT)/1kg/report/report.md)"
+	@sed -n '/^| comparison | per side/,/^$$/p' $(OUT)/1kg/report/report.md
+	@echo "== sim 5k baselines ($(OUT)/sim5k/baselines/report.md)"
+	@sed -n '/^| comparison | per side/,/^$$/p' $(OUT)/sim5k/baselines/report.md
+	@echo "Figures: $(OUT)/1kg/projection/{pca,isomap}.png (and per group); Table I (sim 5k GMMNs) is not built yet."
 
 bench: build-release
 	bash bench/ingest.sh
@@ -114,6 +133,8 @@ bench: build-release
 	@echo "== training step: s/step beside the dense floor (each GEMM of the step timed alone)"
 	$(BIN)/gmmn-bench-train --steps 3 \
 		--configs paper:5000:4096:5000:512:10,paper-805snp:805:4096:805:512:10,reproduce-cpu:805:$(HIDDEN):$(or $(LATENT),805):$(BATCH):$(MULTIPLIER)
+	@echo
+	bash bench/evaluate.sh
 
 clean:
 	rm -rf $(OUT) target bench/work
