@@ -2,10 +2,11 @@
 //!
 //! Runs gmmn-ingest and gmmn-split on the shipped 1000 Genomes slice, and gmmn-sketch,
 //! gmmn-train (a whole run and one stopped at a checkpoint) and gmmn-sample with a tiny
-//! configuration on its EAS group, then validates every `*.meta.yaml` they wrote (YAML read as
-//! JSON) against `schemas/manifest.<kind>.schema.json`, cross-checks what a schema cannot (hashes,
-//! sizes, shape against counts and params, companions), and makes sure the schemas refuse broken
-//! manifests. Needs `cargo build --bins` first.
+//! configuration on its EAS group, and the evaluation stages gmmn-project and gmmn-discriminate
+//! (tiny settings) on the split groups, then validates every `*.meta.yaml` they wrote (YAML read
+//! as JSON) against `schemas/manifest.<kind>.schema.json`, cross-checks what a schema cannot
+//! (hashes, sizes, shape against counts and params, companions, the data files' own contents),
+//! and makes sure the schemas refuse broken manifests. Needs `cargo build --bins` first.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,12 +14,12 @@ use std::path::{Path, PathBuf};
 use artifact::features::{FeatureMap, WeightInit, WEIGHT_GENERATOR};
 use artifact::{ArtifactKind, Manifest, Producer, SketchInfo};
 use gmmn_sim::{
-    data, files_below, repo_root, run, sample_tiny, sketch_tiny, split_1kg_super_populations,
-    stderr, train_tiny,
+    data, files_below, repo_root, run, sample_tiny, shared_1kg_groups, sketch_tiny,
+    split_1kg_super_populations, stderr, train_tiny,
 };
 use serde_json::{json, Value};
 
-const KINDS: [ArtifactKind; 9] = [
+const KINDS: [ArtifactKind; 11] = [
     ArtifactKind::Genotypes,
     ArtifactKind::Variants,
     ArtifactKind::Sketch,
@@ -28,7 +29,11 @@ const KINDS: [ArtifactKind; 9] = [
     ArtifactKind::Plot,
     ArtifactKind::Vcf,
     ArtifactKind::Panel,
+    ArtifactKind::Coordinates,
+    ArtifactKind::Report,
 ];
+/// The kinds only the evaluation stages (gmmn-project, gmmn-discriminate) write.
+const EVALUATION_KINDS: [ArtifactKind; 2] = [ArtifactKind::Coordinates, ArtifactKind::Report];
 const GROUPS: [&str; 4] = ["EUR", "AFR", "EAS", "SAS"];
 
 fn schema_path(kind: &str) -> PathBuf {
@@ -192,8 +197,71 @@ fn in_process_manifests_validate() {
                 m = m.param("columns", "sample group").count("individuals", 2);
                 m.shape = vec![2];
             }
-            // Schemas for these two come with the evaluation stages (issue 4), below in KINDS.
-            ArtifactKind::Coordinates | ArtifactKind::Report => {}
+            // As gmmn-project writes them (its branch of the schema applies): PCA by the Gram
+            // fallback (with its reason) and ISOMAP of 2 components, 4 + 4 haplotypes.
+            ArtifactKind::Coordinates => {
+                m.producer = Producer::new("project", "gmmn-project", "0.1.0");
+                m = m
+                    .param("methods", json!(["pca", "isomap"]))
+                    .param("components", 2)
+                    .param("neighbours", 2)
+                    .param("landmarks", 2000)
+                    .param("label", "super_pop")
+                    .param("groups", json!(["EUR"]))
+                    .param("pca_solver", "centred Gram matrix, subspace iteration")
+                    .param("pca_explained_variance_ratio", json!([0.5, 0.25]))
+                    .param("pca_fallback_reason", "LOBPCG needs min(n, m) >= 5 k")
+                    .param("isomap_eigenvalues", json!([9.5, 2.0]))
+                    .param("isomap_landmarks_used", 4)
+                    .param("isomap_graph_components", 1)
+                    .param("isomap_joining_edges", 0)
+                    .count("real_haplotypes", 4)
+                    .count("synthetic_haplotypes", 4);
+                m.params.remove("anything");
+                m.inputs = vec![
+                    file_ref("real", "../groups/EUR.parquet"),
+                    file_ref("synthetic", "../synthetic/EUR.vcf.gz"),
+                    file_ref("synthetic_panel", "../synthetic/EUR.panel.tsv"),
+                ];
+                m.seed = Some(1);
+                m.shape = vec![16, 2];
+            }
+            // As gmmn-discriminate writes report.md with --synthetic and the holdout baseline.
+            ArtifactKind::Report => {
+                m.producer = Producer::new("discriminate", "gmmn-discriminate", "0.1.0");
+                m = m
+                    .param("format", "markdown")
+                    .param("baselines", json!(["holdout"]))
+                    .param("groups", Value::Null)
+                    .param("label", "super_pop")
+                    .param("splits", 5)
+                    .param("test_fraction", 0.33)
+                    .param("seed", 1)
+                    .param("ld_max_distance", 50)
+                    .param("cv_folds", 5)
+                    .param("logistic", json!({"c": 1.0, "max_iter": 100, "tol": 1e-4}))
+                    .param(
+                        "knn_grid",
+                        json!({"n_neighbours": [2, 4, 10], "weights": ["uniform", "distance"],
+                               "p": [1, 2], "scoring": "balanced_accuracy"}),
+                    )
+                    .param(
+                        "mlp",
+                        json!({"hidden": 100, "learning_rate": 1e-3, "alpha": 1e-4, "batch": 200,
+                               "max_epochs": 200, "patience": 20, "validation_fraction": 0.1}),
+                    )
+                    .param("delta_synthetic", 0.31)
+                    .param("delta_holdout", 0.02)
+                    .count("comparisons", 2)
+                    .count("groups", 1);
+                m.params.remove("anything");
+                m.inputs = vec![
+                    file_ref("real", "../groups/EUR.parquet"),
+                    file_ref("synthetic", "../synthetic/EUR.parquet"),
+                ];
+                m.seed = Some(1);
+                m.shape = vec![2];
+            }
         }
         let instance: Value = serde_yaml_ng::from_str(&m.to_yaml().unwrap()).unwrap();
         let errors = violations(&validator(kind.as_str()), &instance);
@@ -204,6 +272,10 @@ fn in_process_manifests_validate() {
         );
     }
 }
+
+/// gmmn-project's two PCA solvers, as its manifests name them.
+const LINFA: &str = "linfa-reduction (LOBPCG truncated SVD)";
+const GRAM: &str = "centred Gram matrix, subspace iteration";
 
 type Mutation = Box<dyn Fn(&mut Value)>;
 
@@ -451,6 +523,28 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             (
                 "sample without variants input",
                 by("sample", |v| drop_role(v, "inputs", "variants")),
+            ),
+        ]);
+    }
+    if matches!(kind, "vcf" | "panel") {
+        m.extend([
+            (
+                "discriminate baseline not independent",
+                by("discriminate", |v| {
+                    v["params"]["baseline"] = json!("holdout")
+                }),
+            ),
+            (
+                "discriminate seed null",
+                by("discriminate", |v| v["seed"] = Value::Null),
+            ),
+            (
+                "discriminate without real input",
+                by("discriminate", |v| drop_role(v, "inputs", "real")),
+            ),
+            (
+                "discriminate input role unknown",
+                by("discriminate", |v| v["inputs"][0]["role"] = json!("model")),
             ),
         ]);
     }
@@ -747,6 +841,34 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
                 "plot without loss input",
                 by("train", |v| drop_role(v, "inputs", "loss")),
             ),
+            (
+                "project method unknown",
+                by("project", |v| v["params"]["method"] = json!("tsne")),
+            ),
+            (
+                "project format unknown",
+                by("project", |v| v["params"]["format"] = json!("jpg")),
+            ),
+            (
+                "project group empty",
+                by("project", |v| v["params"]["group"] = json!("")),
+            ),
+            (
+                "project plots not a string",
+                by("project", |v| v["params"]["plots"] = json!(["pca"])),
+            ),
+            (
+                "project plot with a seed",
+                by("project", |v| v["seed"] = json!(1)),
+            ),
+            (
+                "project plot without coordinates input",
+                by("project", |v| drop_role(v, "inputs", "coordinates")),
+            ),
+            (
+                "project plot input role unknown",
+                by("project", |v| v["inputs"][0]["role"] = json!("loss")),
+            ),
         ]),
         "vcf" => m.extend([
             ("shape of one", mu(|v| v["shape"] = json!([805]))),
@@ -775,6 +897,287 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
                 "sample columns changed",
                 by("sample", |v| v["params"]["columns"] = json!("sample pop")),
             ),
+            (
+                "discriminate columns changed",
+                by("discriminate", |v| {
+                    v["params"]["columns"] = json!("sample pop")
+                }),
+            ),
+        ]),
+        "coordinates" => m.extend([
+            ("shape of one", mu(|v| v["shape"] = json!([8056]))),
+            ("no components", mu(|v| v["shape"][1] = json!(0))),
+            ("no snps", mu(|v| v["counts"]["snps"] = json!(0))),
+            (
+                "no real haplotypes",
+                mu(|v| v["counts"]["real_haplotypes"] = json!(0)),
+            ),
+            (
+                "no synthetic haplotypes count",
+                mu(|v| remove_key(v, "counts", "synthetic_haplotypes")),
+            ),
+            ("methods empty", mu(|v| v["params"]["methods"] = json!([]))),
+            (
+                "methods unknown",
+                mu(|v| v["params"]["methods"] = json!(["pca", "tsne"])),
+            ),
+            (
+                "method twice",
+                mu(|v| v["params"]["methods"] = json!(["pca", "pca"])),
+            ),
+            (
+                "methods not an array",
+                mu(|v| v["params"]["methods"] = json!("pca,isomap")),
+            ),
+            (
+                "components zero",
+                mu(|v| v["params"]["components"] = json!(0)),
+            ),
+            (
+                "components as string",
+                mu(|v| v["params"]["components"] = json!("2")),
+            ),
+            ("label empty", mu(|v| v["params"]["label"] = json!(""))),
+            ("groups empty", mu(|v| v["params"]["groups"] = json!([]))),
+            (
+                "groups with an empty name",
+                mu(|v| v["params"]["groups"] = json!(["EUR", ""])),
+            ),
+            (
+                "groups twice",
+                mu(|v| v["params"]["groups"] = json!(["EUR", "EUR"])),
+            ),
+            (
+                "pca_solver unknown",
+                mu(|v| v["params"]["pca_solver"] = json!("sklearn")),
+            ),
+            (
+                "explained variance ratio above 1",
+                mu(|v| v["params"]["pca_explained_variance_ratio"][0] = json!(1.5)),
+            ),
+            (
+                "explained variance ratio empty",
+                mu(|v| v["params"]["pca_explained_variance_ratio"] = json!([])),
+            ),
+            (
+                "fallback reason with linfa",
+                mu(|v| {
+                    if v["params"]["pca_solver"] == LINFA {
+                        v["params"]["pca_fallback_reason"] = json!("none");
+                    }
+                }),
+            ),
+            (
+                "Gram solver without a fallback reason",
+                mu(|v| {
+                    v["params"]["pca_solver"] = json!(GRAM);
+                    remove_key(v, "params", "pca_fallback_reason");
+                }),
+            ),
+            (
+                "isomap eigenvalue zero",
+                mu(|v| v["params"]["isomap_eigenvalues"][0] = json!(0.0)),
+            ),
+            (
+                "isomap eigenvalues empty",
+                mu(|v| v["params"]["isomap_eigenvalues"] = json!([])),
+            ),
+            (
+                "isomap_graph_components zero",
+                mu(|v| v["params"]["isomap_graph_components"] = json!(0)),
+            ),
+            (
+                "isomap_joining_edges negative",
+                mu(|v| v["params"]["isomap_joining_edges"] = json!(-1)),
+            ),
+            (
+                "isomap_landmarks_used as string",
+                mu(|v| v["params"]["isomap_landmarks_used"] = json!("2000")),
+            ),
+            (
+                "isomap results without isomap",
+                mu(|v| v["params"]["methods"] = json!(["pca"])),
+            ),
+            (
+                "pca results without pca",
+                mu(|v| v["params"]["methods"] = json!(["isomap"])),
+            ),
+            (
+                "isomap with no neighbours",
+                mu(|v| v["params"]["neighbours"] = json!(0)),
+            ),
+            ("seed null", mu(|v| v["seed"] = Value::Null)),
+            ("seed as string", mu(|v| v["seed"] = json!("1"))),
+            (
+                "coordinates without real input",
+                by("project", |v| drop_role(v, "inputs", "real")),
+            ),
+            (
+                "coordinates without synthetic input",
+                by("project", |v| drop_role(v, "inputs", "synthetic")),
+            ),
+            (
+                "coordinates input role unknown",
+                by("project", |v| v["inputs"][0]["role"] = json!("genotypes")),
+            ),
+            (
+                "coordinates with a companion",
+                by("project", |v| {
+                    let r = v["inputs"][0].clone();
+                    v["companions"] = json!([r]);
+                }),
+            ),
+        ]),
+        "report" => m.extend([
+            ("shape of two", mu(|v| v["shape"] = json!([3, 3]))),
+            ("shape zero", mu(|v| v["shape"] = json!([0]))),
+            (
+                "no comparisons",
+                mu(|v| v["counts"]["comparisons"] = json!(0)),
+            ),
+            ("no groups", mu(|v| v["counts"]["groups"] = json!(0))),
+            (
+                "format unknown",
+                mu(|v| v["params"]["format"] = json!("html")),
+            ),
+            (
+                "baselines unknown",
+                mu(|v| v["params"]["baselines"] = json!(["noise"])),
+            ),
+            (
+                "baseline twice",
+                mu(|v| {
+                    let b = v["params"]["baselines"].clone();
+                    let mut twice = b.as_array().cloned().unwrap_or_default();
+                    twice.extend(b.as_array().cloned().unwrap_or_default());
+                    v["params"]["baselines"] = json!(twice);
+                }),
+            ),
+            (
+                "baselines not an array",
+                mu(|v| v["params"]["baselines"] = json!("holdout,independent")),
+            ),
+            ("groups empty", mu(|v| v["params"]["groups"] = json!([]))),
+            (
+                "groups not an array",
+                mu(|v| v["params"]["groups"] = json!("EAS")),
+            ),
+            ("splits zero", mu(|v| v["params"]["splits"] = json!(0))),
+            (
+                "splits fractional",
+                mu(|v| v["params"]["splits"] = json!(2.5)),
+            ),
+            (
+                "test_fraction one",
+                mu(|v| v["params"]["test_fraction"] = json!(1.0)),
+            ),
+            (
+                "test_fraction zero",
+                mu(|v| v["params"]["test_fraction"] = json!(0.0)),
+            ),
+            (
+                "ld_max_distance one",
+                mu(|v| v["params"]["ld_max_distance"] = json!(1)),
+            ),
+            ("cv_folds one", mu(|v| v["params"]["cv_folds"] = json!(1))),
+            (
+                "params seed negative",
+                mu(|v| v["params"]["seed"] = json!(-1)),
+            ),
+            (
+                "logistic c zero",
+                mu(|v| v["params"]["logistic"]["c"] = json!(0.0)),
+            ),
+            (
+                "logistic without tol",
+                mu(|v| {
+                    v["params"]["logistic"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("tol");
+                }),
+            ),
+            (
+                "logistic extra key",
+                mu(|v| v["params"]["logistic"]["penalty"] = json!("l2")),
+            ),
+            (
+                "knn_grid weights unknown",
+                mu(|v| v["params"]["knn_grid"]["weights"] = json!(["gaussian"])),
+            ),
+            (
+                "knn_grid without p",
+                mu(|v| {
+                    v["params"]["knn_grid"].as_object_mut().unwrap().remove("p");
+                }),
+            ),
+            (
+                "mlp hidden zero",
+                mu(|v| v["params"]["mlp"]["hidden"] = json!(0)),
+            ),
+            (
+                "mlp validation_fraction one",
+                mu(|v| v["params"]["mlp"]["validation_fraction"] = json!(1.0)),
+            ),
+            (
+                "mlp without patience",
+                mu(|v| {
+                    v["params"]["mlp"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("patience");
+                }),
+            ),
+            (
+                "delta above one half",
+                mu(|v| v["params"]["delta_holdout"] = json!(0.7)),
+            ),
+            (
+                "delta negative",
+                mu(|v| v["params"]["delta_holdout"] = json!(-0.1)),
+            ),
+            (
+                "delta as string",
+                mu(|v| v["params"]["delta_holdout"] = json!("0.1")),
+            ),
+            (
+                "delta of an unknown comparison",
+                mu(|v| v["params"]["delta_bogus"] = json!(0.1)),
+            ),
+            (
+                "delta of a baseline not run",
+                mu(|v| {
+                    v["params"]["baselines"] = json!(["independent"]);
+                    v["params"]["delta_holdout"] = json!(0.1);
+                }),
+            ),
+            (
+                "delta_synthetic without synthetic input",
+                mu(|v| {
+                    drop_role(v, "inputs", "synthetic");
+                    v["params"]["delta_synthetic"] = json!(0.1);
+                }),
+            ),
+            (
+                "synthetic input without delta_synthetic",
+                mu(|v| {
+                    let r = v["inputs"][0].clone();
+                    let mut r = r.as_object().cloned().unwrap_or_default();
+                    r.insert("role".into(), json!("synthetic"));
+                    v["inputs"].as_array_mut().unwrap().push(json!(r));
+                    remove_key(v, "params", "delta_synthetic");
+                }),
+            ),
+            ("seed null", mu(|v| v["seed"] = Value::Null)),
+            ("seed as string", mu(|v| v["seed"] = json!("1"))),
+            (
+                "report without real input",
+                by("discriminate", |v| drop_role(v, "inputs", "real")),
+            ),
+            (
+                "report input role unknown",
+                by("discriminate", |v| v["inputs"][0]["role"] = json!("model")),
+            ),
         ]),
         _ => {}
     }
@@ -794,8 +1197,9 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             ));
         }
     }
-    // Every count of a sketch and of gmmn-sample's outputs is required.
-    if kind == "sketch" || stage == "sample" {
+    // Every count of a sketch and of the outputs of gmmn-sample and the evaluation stages is
+    // required.
+    if kind == "sketch" || matches!(stage, "sample" | "project" | "discriminate") {
         for key in original["counts"]
             .as_object()
             .into_iter()
@@ -898,7 +1302,8 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
         "plot" => Some(vec![]),
         "vcf" => Some(vec![&counts["snps"], &counts["individuals"]]),
         "panel" => Some(vec![&counts["individuals"]]),
-        _ => None, // loss_log: against the file below
+        "report" => Some(vec![&counts["comparisons"]]),
+        _ => None, // loss_log, coordinates: against the file below
     };
     if let Some(expect) = expect {
         let expect = Value::Array(expect.into_iter().cloned().collect());
@@ -1017,13 +1422,22 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
         }
         "plot" => {
             let bytes = std::fs::read(&data_file).unwrap_or_default();
-            if !bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-                && !bytes.starts_with(b"<svg")
-                && !bytes.starts_with(b"<?xml")
-            {
+            let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
+            if !png && !bytes.starts_with(b"<svg") && !bytes.starts_with(b"<?xml") {
                 problems.push(format!("{name}: neither PNG nor SVG"));
             }
+            // gmmn-project names the format, which is also the extension.
+            if let Some(format) = params["format"].as_str() {
+                let ext = data_file.extension().and_then(|e| e.to_str());
+                if ext != Some(format) || png != (format == "png") {
+                    problems.push(format!(
+                        "{name}: params.format {format} but the file is {ext:?} (PNG: {png})"
+                    ));
+                }
+            }
         }
+        "coordinates" => cross_check_coordinates(&name, &data_file, v, problems),
+        "report" => cross_check_report(&name, &data_file, v, problems),
         _ => {}
     }
     if v["producer"]["stage"] == "sample" {
@@ -1080,6 +1494,197 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
             ));
         }
     }
+}
+
+/// A coordinates manifest against its Parquet file: rows and components, rows per method and
+/// source against the counts, groups, and the per-method results against components.
+fn cross_check_coordinates(name: &str, data_file: &Path, v: &Value, problems: &mut Vec<String>) {
+    let params = &v["params"];
+    let counts = &v["counts"];
+    let table = match artifact::read_coordinates_parquet(data_file) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("{name}: cannot read the coordinates: {e}"));
+            return;
+        }
+    };
+    let mut agree = |what: &str, a: Value, b: Value| {
+        if a != b {
+            problems.push(format!("{name}: {what}: {a} vs {b}"));
+        }
+    };
+    agree(
+        "shape vs Parquet rows and components",
+        v["shape"].clone(),
+        json!([table.rows.len(), table.components]),
+    );
+    agree(
+        "params.components vs shape[1]",
+        params["components"].clone(),
+        v["shape"][1].clone(),
+    );
+    let methods: Vec<&str> = params["methods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for method in &methods {
+        for source in ["real", "synthetic"] {
+            let rows = table
+                .rows
+                .iter()
+                .filter(|r| r.method == *method && r.source == source)
+                .count();
+            agree(
+                &format!("{method} {source} rows vs counts.{source}_haplotypes"),
+                json!(rows),
+                counts[format!("{source}_haplotypes")].clone(),
+            );
+        }
+    }
+    let in_methods = table
+        .rows
+        .iter()
+        .filter(|r| methods.contains(&r.method.as_str()))
+        .count();
+    agree(
+        "rows of the methods listed vs all rows",
+        json!(in_methods),
+        json!(table.rows.len()),
+    );
+    let mut groups: Vec<&str> = table.rows.iter().map(|r| r.group.as_str()).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    agree(
+        "params.groups vs Parquet groups",
+        params["groups"].clone(),
+        json!(groups),
+    );
+    let k = params["components"].clone();
+    for key in ["pca_explained_variance_ratio", "isomap_eigenvalues"] {
+        if let Some(a) = params[key].as_array() {
+            agree(
+                &format!("{key} (length) vs components"),
+                json!(a.len()),
+                k.clone(),
+            );
+        }
+    }
+    if methods.contains(&"isomap") {
+        let real = counts["real_haplotypes"].as_u64().unwrap_or(0);
+        let landmarks = params["landmarks"].as_u64().unwrap_or(0);
+        agree(
+            "isomap_landmarks_used vs min(landmarks, real haplotypes)",
+            params["isomap_landmarks_used"].clone(),
+            json!(real.min(landmarks)),
+        );
+        let c = params["isomap_graph_components"].as_u64().unwrap_or(0);
+        agree(
+            "isomap_joining_edges vs one per pair of graph components",
+            params["isomap_joining_edges"].clone(),
+            json!(c * c.saturating_sub(1) / 2),
+        );
+    }
+}
+
+/// A report manifest against report.json (beside it): comparisons and their Deltas, SNPs,
+/// groups, the protocol settings and the seed; and the format against the file.
+fn cross_check_report(name: &str, data_file: &Path, v: &Value, problems: &mut Vec<String>) {
+    let params = &v["params"];
+    let counts = &v["counts"];
+    let json_file = data_file.with_extension("json");
+    let report: Value = match std::fs::read_to_string(&json_file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(format!("{name}: {}: {e}", json_file.display()));
+            return;
+        }
+    };
+    let mut agree = |what: &str, a: Value, b: Value| {
+        if a != b {
+            problems.push(format!("{name}: {what}: {a} vs {b}"));
+        }
+    };
+    let text = std::fs::read_to_string(data_file).unwrap_or_default();
+    let (want_format, looks_right) = match data_file.extension().and_then(|e| e.to_str()) {
+        Some("json") => ("json", text.starts_with('{')),
+        _ => ("markdown", text.starts_with("# ")),
+    };
+    agree(
+        "params.format vs the file",
+        params["format"].clone(),
+        json!(want_format),
+    );
+    agree(
+        "file contents vs its format",
+        json!(looks_right),
+        json!(true),
+    );
+    let comparisons = report["comparisons"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    agree(
+        "counts.comparisons vs report.json",
+        counts["comparisons"].clone(),
+        json!(comparisons.len()),
+    );
+    let mut deltas = serde_json::Map::new();
+    for c in &comparisons {
+        let key = format!("delta_{}", c["name"].as_str().unwrap_or_default());
+        deltas.insert(key, c["delta"].clone());
+    }
+    let mut protocol = serde_json::Map::new();
+    let mut recorded = serde_json::Map::new();
+    for (k, x) in params.as_object().into_iter().flatten() {
+        if k.starts_with("delta_") {
+            recorded.insert(k.clone(), x.clone());
+        } else if k != "format" {
+            protocol.insert(k.clone(), x.clone());
+        }
+    }
+    agree(
+        "delta_* vs report.json's comparisons",
+        Value::Object(recorded),
+        Value::Object(deltas),
+    );
+    agree(
+        "params vs report.json's protocol",
+        Value::Object(protocol),
+        report["protocol"].clone(),
+    );
+    agree(
+        "counts.snps vs report.json",
+        counts["snps"].clone(),
+        report["snps"].clone(),
+    );
+    let groups = report["groups"].as_array().map_or(0, Vec::len);
+    agree(
+        "counts.groups vs report.json",
+        counts["groups"].clone(),
+        json!(groups),
+    );
+    agree(
+        "seed vs params.seed",
+        v["seed"].clone(),
+        params["seed"].clone(),
+    );
+    // Real against synthetic exactly when synthetic data were read.
+    let synthetic_inputs = v["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["role"] == "synthetic")
+        .count();
+    agree(
+        "synthetic inputs vs report.json's synthetic files",
+        json!(synthetic_inputs),
+        json!(report["synthetic"].as_array().map_or(0, Vec::len)),
+    );
 }
 
 /// The validators of every kind's schema.
@@ -1276,7 +1881,7 @@ fn sketch_train_sample_manifests_validate_against_their_schemas() {
     }
 
     let kinds = check_manifests(tmp.path(), &manifests);
-    for kind in KINDS {
+    for kind in KINDS.iter().filter(|k| !EVALUATION_KINDS.contains(k)) {
         assert!(
             kinds.iter().any(|k| k == kind.as_str()),
             "no `{kind}` manifest among {manifests:?}"
@@ -1288,4 +1893,150 @@ fn sketch_train_sample_manifests_validate_against_their_schemas() {
         tried >= expected.len() * 40,
         "only {tried} mutations applied"
     );
+}
+
+/// gmmn-project (PCA and ISOMAP of the shared 1000 Genomes EUR and EAS groups against
+/// themselves) and gmmn-discriminate (EAS, 2 splits; the two baselines alone, and with the
+/// groups as their own synthetic data): every manifest of every kind validates and
+/// cross-checks, and broken copies of each are refused.
+#[test]
+fn project_discriminate_manifests_validate_against_their_schemas() {
+    let groups = shared_1kg_groups();
+    let tmp = tempfile::tempdir().unwrap();
+    let projected = tmp.path().join("projected");
+    let o = run(
+        "gmmn-project",
+        &[
+            &"--real",
+            &groups,
+            &"--synthetic",
+            &groups,
+            &"--groups",
+            &"EUR,EAS",
+            &"--out",
+            &projected,
+        ],
+    );
+    assert!(o.status.success(), "gmmn-project failed:\n{}", stderr(&o));
+    let discriminate = |out: &Path, synthetic: bool| {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"--real",
+            &groups,
+            &"--groups",
+            &"EAS",
+            &"--baseline",
+            &"holdout,independent",
+            &"--splits",
+            &"2",
+            &"--out",
+        ];
+        args.push(&out);
+        if synthetic {
+            args.extend([&"--synthetic" as &dyn AsRef<std::ffi::OsStr>, &groups]);
+        }
+        let o = run("gmmn-discriminate", &args);
+        assert!(
+            o.status.success(),
+            "gmmn-discriminate failed:\n{}",
+            stderr(&o)
+        );
+    };
+    discriminate(&tmp.path().join("baselines"), false);
+    discriminate(&tmp.path().join("discriminated"), true);
+
+    let mut expected = vec!["projected/coordinates.parquet.meta.yaml".to_string()];
+    for method in ["pca", "isomap"] {
+        for group in ["", ".EAS", ".EUR"] {
+            for ext in ["png", "svg"] {
+                expected.push(format!("projected/{method}{group}.{ext}.meta.yaml"));
+            }
+        }
+    }
+    for dir in ["baselines", "discriminated"] {
+        for file in [
+            "report.json",
+            "report.md",
+            "independent.vcf.gz",
+            "independent.panel.tsv",
+        ] {
+            expected.push(format!("{dir}/{file}.meta.yaml"));
+        }
+    }
+    let manifests = manifests_below(tmp.path());
+    assert_eq!(manifests.len(), expected.len(), "{manifests:?}");
+    for e in &expected {
+        assert!(manifests.contains(e), "no {e} among {manifests:?}");
+    }
+
+    let kinds = check_manifests(tmp.path(), &manifests);
+    for kind in ["coordinates", "report", "plot", "vcf", "panel"] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no `{kind}` manifest among {manifests:?}"
+        );
+    }
+
+    let tamper_these = [
+        "projected/coordinates.parquet.meta.yaml",
+        "projected/pca.png.meta.yaml",
+        "projected/isomap.EUR.svg.meta.yaml",
+        "baselines/report.json.meta.yaml",
+        "discriminated/report.md.meta.yaml",
+        "baselines/independent.vcf.gz.meta.yaml",
+        "baselines/independent.panel.tsv.meta.yaml",
+    ];
+    let tried = tamper(tmp.path(), &tamper_these);
+    assert!(
+        tried >= tamper_these.len() * 40,
+        "only {tried} mutations applied"
+    );
+}
+
+/// What the evaluation stages write of the pipeline's kinds, built in-process: gmmn-project's
+/// figures, gmmn-discriminate's independent-baseline VCF and panel.
+#[test]
+fn in_process_evaluation_outputs_validate() {
+    let sha = "cd".repeat(32);
+    let file_ref = |role: &str, path: &str| artifact::FileRef {
+        role: role.into(),
+        path: path.into(),
+        sha256: sha.clone(),
+    };
+    let project = Producer::new("project", "gmmn-project", "0.1.0");
+    let discriminate = Producer::new("discriminate", "gmmn-discriminate", "0.1.0");
+    let mut plot = Manifest::new(ArtifactKind::Plot, project)
+        .param("method", "isomap")
+        .param("group", "all")
+        .param("plots", "isomap c1 vs c2 of every group")
+        .param("format", "svg");
+    plot.inputs = vec![file_ref("coordinates", "coordinates.parquet")];
+    let mut vcf = Manifest::new(ArtifactKind::Vcf, discriminate.clone())
+        .param("baseline", "independent")
+        .count("snps", 805)
+        .count("individuals", 504);
+    vcf.shape = vec![805, 504];
+    let mut panel = Manifest::new(ArtifactKind::Panel, discriminate)
+        .param("columns", "sample group")
+        .param("baseline", "independent")
+        .count("individuals", 504);
+    panel.shape = vec![504];
+    for m in [&mut vcf, &mut panel] {
+        m.inputs = vec![
+            file_ref("real", "../groups/EAS.vcf.gz"),
+            file_ref("real", "../groups/EAS.panel.tsv"),
+        ];
+        m.seed = Some(1);
+    }
+    for mut m in [plot, vcf, panel] {
+        m.sha256 = sha.clone();
+        m.bytes = 10;
+        let kind = m.kind;
+        let instance: Value = serde_yaml_ng::from_str(&m.to_yaml().unwrap()).unwrap();
+        let errors = violations(&validator(kind.as_str()), &instance);
+        assert!(
+            errors.is_empty(),
+            "{kind}:\n{}\n{instance:#}",
+            errors.join("\n")
+        );
+    }
 }
