@@ -241,7 +241,8 @@ fn stage_independent(
     let vcf = out_dir.join(INDEPENDENT_VCF);
     let mut m = Manifest::new(ArtifactKind::Vcf, producer())
         .param("baseline", "independent")
-        .count("individuals", names.len() as u64);
+        .count("individuals", names.len() as u64)
+        .count("snps", variants.len() as u64);
     hashed_inputs(&mut m, "real", real_files, out_dir)?;
     m.shape = vec![variants.len() as u64, names.len() as u64];
     m.seed = Some(seed);
@@ -434,10 +435,16 @@ pub fn protocol_params(opts: &DiscriminateOptions) -> serde_json::Value {
         "logistic": {"c": p.logistic.c, "max_iter": p.logistic.max_iter, "tol": p.logistic.tol},
         "knn_grid": {"n_neighbours": [2, 4, 10], "weights": ["uniform", "distance"], "p": [1, 2],
                      "scoring": "balanced_accuracy"},
-        "mlp": {"hidden": p.mlp.hidden, "learning_rate": p.mlp.learning_rate, "alpha": p.mlp.alpha,
+        "mlp": {"hidden": p.mlp.hidden, "learning_rate": f32_as_written(p.mlp.learning_rate),
+                "alpha": f32_as_written(p.mlp.alpha),
                 "batch": p.mlp.batch, "max_epochs": p.mlp.max_epochs, "patience": p.mlp.patience,
                 "validation_fraction": p.mlp.validation_fraction},
     })
+}
+
+/// An f32 setting as its shortest decimal (1e-4, not 0.00009999999747378752).
+fn f32_as_written(x: f32) -> f64 {
+    x.to_string().parse().expect("a float's own decimal parses")
 }
 
 fn artifact_progress(total: u64) -> indicatif::ProgressBar {
