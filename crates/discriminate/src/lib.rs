@@ -25,7 +25,7 @@ use artifact::{
     ArtifactError, ArtifactKind, FileRef, GenotypeMatrix, HaplotypeLabel, Manifest, OutputSet,
     Producer, Variant,
 };
-use haplotypes::bits::PackedHaplotypes;
+use haplotypes::bits::{for_each_set_bit, PackedHaplotypes};
 use haplotypes::{HaplotypeSet, InputError, InputSpec};
 
 use protocol::{ComparisonResult, Pooled, ProtocolOptions, Side};
@@ -123,20 +123,8 @@ fn check_options(opts: &DiscriminateOptions) -> Result<(), DiscriminateError> {
     Ok(())
 }
 
-/// Group index of each row, by the sorted group names.
-fn group_indices(set: &HaplotypeSet, names: &[String]) -> Vec<usize> {
-    (0..set.n())
-        .map(|i| {
-            names
-                .iter()
-                .position(|g| g == set.group(i))
-                .expect("group listed")
-        })
-        .collect()
-}
-
 fn into_side(set: HaplotypeSet, names: &[String]) -> (Side, Vec<PathBuf>, Vec<Variant>) {
-    let groups = group_indices(&set, names);
+    let groups = group_indices(&set.matrix, names);
     let packed = PackedHaplotypes::from_rows(set.matrix.values(), set.snps());
     // The byte matrix goes here: from now on only the packed bits are held.
     (Side { packed, groups }, set.files, set.variants)
@@ -184,10 +172,7 @@ pub fn independent_haplotypes(real: &Side, names: &[String], seed: u64) -> Genot
             .collect();
         let mut counts = vec![0usize; m];
         for &i in &rows {
-            let row = real.packed.row(i);
-            for (j, c) in counts.iter_mut().enumerate() {
-                *c += ((row[j / 64] >> (j % 64)) & 1) as usize;
-            }
+            for_each_set_bit(real.packed.row(i), |j| counts[j] += 1);
         }
         let af: Vec<f64> = counts
             .iter()
@@ -342,7 +327,7 @@ pub fn discriminate(
                     &real_files,
                     p.seed,
                 )?;
-                let groups = group_indices_of(&matrix, &names);
+                let groups = group_indices(&matrix, &names);
                 let side = Side {
                     packed: PackedHaplotypes::from_rows(matrix.values(), snps),
                     groups,
@@ -409,7 +394,8 @@ pub fn discriminate(
     Ok(report)
 }
 
-fn group_indices_of(matrix: &GenotypeMatrix, names: &[String]) -> Vec<usize> {
+/// Group index of each row, by the sorted group names.
+fn group_indices(matrix: &GenotypeMatrix, names: &[String]) -> Vec<usize> {
     matrix
         .labels()
         .iter()

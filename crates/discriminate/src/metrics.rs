@@ -2,7 +2,7 @@
 //! nearest-neighbour adversarial accuracy (AATS) and the fraction of synthetic haplotypes
 //! identical to a real one. All work on bit-packed haplotypes.
 
-use haplotypes::bits::{nearest, PackedHaplotypes};
+use haplotypes::bits::{for_each_set_bit, nearest, PackedHaplotypes};
 use rayon::prelude::*;
 
 /// Pearson correlation; NaN when either side is constant.
@@ -35,16 +35,7 @@ impl SnpColumns {
         let words = p.n.div_ceil(64);
         let mut bits = vec![0u64; p.snps * words];
         for i in 0..p.n {
-            let row = p.row(i);
-            for (w, &word) in row.iter().enumerate() {
-                let mut word = word;
-                while word != 0 {
-                    let b = word.trailing_zeros() as usize;
-                    let j = w * 64 + b;
-                    bits[j * words + i / 64] |= 1 << (i % 64);
-                    word &= word - 1;
-                }
-            }
+            for_each_set_bit(p.row(i), |j| bits[j * words + i / 64] |= 1 << (i % 64));
         }
         SnpColumns {
             n: p.n,

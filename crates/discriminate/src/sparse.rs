@@ -7,7 +7,7 @@
 //! equivalent too. After recoding each row is mostly zeros and W x is a sum over the few
 //! minor alleles: on human data a small fraction of the SNPs, instead of every SNP.
 
-use haplotypes::bits::PackedHaplotypes;
+use haplotypes::bits::{for_each_set_bit, PackedHaplotypes};
 
 /// Row i's minor alleles are `indices[offsets[i]..offsets[i + 1]]` (SNP indices, ascending).
 #[derive(Debug, Clone)]
@@ -60,16 +60,6 @@ impl MinorAlleleRows {
     /// Mean number of minor alleles per row.
     pub fn density(&self) -> f64 {
         self.indices.len() as f64 / self.n().max(1) as f64 / self.snps.max(1) as f64
-    }
-}
-
-fn for_each_set_bit(words: &[u64], mut f: impl FnMut(usize)) {
-    for (w, &word) in words.iter().enumerate() {
-        let mut word = word;
-        while word != 0 {
-            f(w * 64 + word.trailing_zeros() as usize);
-            word &= word - 1;
-        }
     }
 }
 

@@ -62,6 +62,19 @@ impl PackedHaplotypes {
     }
 }
 
+/// Call `f(j)` for every set bit j of `words` (bit j is bit j % 64 of word j / 64), ascending.
+/// Visits only the set bits: genotype rows are mostly one allele.
+#[inline]
+pub fn for_each_set_bit(words: &[u64], mut f: impl FnMut(usize)) {
+    for (w, &word) in words.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            f(w * 64 + word.trailing_zeros() as usize);
+            word &= word - 1;
+        }
+    }
+}
+
 #[inline]
 pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
