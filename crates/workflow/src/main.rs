@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "gmmn", version, about = "Run gmmn-sim workflow specs and audit their artifacts")]
+#[command(
+    name = "gmmn",
+    version,
+    about = "Run gmmn-sim workflow specs and audit their artifacts"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -14,10 +18,55 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a workflow spec: ingest, split, then sketch -> train -> sample per variant and group,
+    /// then the evaluation and the final table; steps whose outputs are up to date are skipped
+    Run {
+        /// Workflow spec (YAML, see schemas/workflow.schema.json)
+        spec: PathBuf,
+        /// Output directory
+        #[arg(long)]
+        out: PathBuf,
+        /// Variant x group chains (then evaluations) run at once; each gets cores / jobs threads
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Rerun this stage and every later one even when up to date
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(workflow::spec::STAGES))]
+        from: Option<String>,
+        /// Rerun every stage
+        #[arg(long)]
+        force: bool,
+        /// Directory of the stage binaries [default: the directory of this gmmn binary]
+        #[arg(long)]
+        bin: Option<PathBuf>,
+    },
+    /// Write the final table (DIR/table.md, DIR/table.json) of a run made by any workflow
+    /// manager (gmmn run, Snakemake, Nextflow) from its reports
+    Table {
+        /// Workflow spec the run followed
+        spec: PathBuf,
+        /// The run's output directory
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a spec against its schema and print the plan, running nothing
     Check {
         /// Workflow spec (YAML)
         spec: PathBuf,
+    },
+    /// Check every artifact under DIR (schema, data sha256, inputs) and the ledger of a sealed
+    /// tree, and print the lineage; exits 1 when anything does not hold
+    Audit {
+        /// Results directory, e.g. the --out of gmmn run
+        dir: PathBuf,
+        /// Write DIR/ledger.yaml (the sha256 of every manifest) instead; refused when a check fails
+        #[arg(long)]
+        seal: bool,
+        /// Do not print the lineage
+        #[arg(long)]
+        no_lineage: bool,
+        /// Print only the problems
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 
@@ -25,7 +74,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(false);
     let result = match cli.command {
+        Command::Run {
+            spec,
+            out,
+            jobs,
+            from,
+            force,
+            bin,
+        } => run(spec, out, jobs, from, force, bin),
+        Command::Table { spec, out } => table(spec, out),
         Command::Check { spec } => check(spec),
+        Command::Audit {
+            dir,
+            seal,
+            no_lineage,
+            quiet,
+        } => audit(dir, seal, no_lineage, quiet),
     };
     match result {
         Ok(code) => code,
@@ -34,6 +98,62 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The stage binaries sit beside `gmmn` (target/release, or wherever they were installed).
+fn stage_dir(bin: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match bin {
+        Some(b) => Ok(b),
+        None => {
+            let exe = std::env::current_exe()?;
+            Ok(exe.parent().map(PathBuf::from).unwrap_or_default())
+        }
+    }
+}
+
+fn run(
+    spec: PathBuf,
+    out: PathBuf,
+    jobs: usize,
+    from: Option<String>,
+    force: bool,
+    bin: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let spec = workflow::spec::Spec::load(&spec)?;
+    let options = workflow::run::RunOptions {
+        out,
+        jobs: jobs.max(1),
+        from: if force { Some("ingest".into()) } else { from },
+        bin: stage_dir(bin)?,
+    };
+    let started = std::time::Instant::now();
+    let summary = workflow::run::run(&spec, &options)?;
+    println!("{}", summary.table);
+    println!(
+        "{} steps ran, {} up to date, {:.0} s; table in {}",
+        summary.ran,
+        summary.skipped,
+        started.elapsed().as_secs_f64(),
+        options.out.join("table.md").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(spec: PathBuf, out: PathBuf) -> anyhow::Result<ExitCode> {
+    let spec = workflow::spec::Spec::load(&spec)?;
+    let groups = match &spec.groups {
+        Some(g) => g.clone(),
+        None => workflow::run::split_groups(&out).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no group files (has the split run?)",
+                out.join("groups").display()
+            )
+        })?,
+    };
+    let timings = workflow::run::recorded_timings(&out);
+    let md = workflow::table::write_table(&spec, &out, &groups, &timings)?;
+    println!("{md}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(spec: PathBuf) -> anyhow::Result<ExitCode> {
@@ -49,4 +169,70 @@ fn check(spec: PathBuf) -> anyhow::Result<ExitCode> {
             .join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn audit(dir: PathBuf, seal: bool, no_lineage: bool, quiet: bool) -> anyhow::Result<ExitCode> {
+    use workflow::audit::{AuditError, LedgerStatus, LEDGER};
+    let print_problems = |problems: &[workflow::audit::Problem]| {
+        println!("{} problem(s):", problems.len());
+        for p in problems {
+            println!("{p}");
+        }
+    };
+    if seal {
+        return match workflow::audit::seal(&dir) {
+            Ok(ledger) => {
+                if !quiet {
+                    println!(
+                        "sealed {} manifest(s) into {}",
+                        ledger.manifests.len(),
+                        dir.join(LEDGER).display()
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(AuditError::Unsealable { problems, .. }) => {
+                print_problems(&problems);
+                println!("not sealed: {} has problems", dir.display());
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let report = workflow::audit::audit(&dir)?;
+    if !quiet {
+        println!(
+            "{}: {} manifest(s), {} file(s) hashed",
+            dir.display(),
+            report.artifacts.len(),
+            report.files_hashed
+        );
+        match &report.ledger {
+            LedgerStatus::Absent => println!(
+                "no ledger ({LEDGER}): an edited manifest goes unnoticed; `gmmn audit --seal {}` writes one",
+                dir.display()
+            ),
+            LedgerStatus::Checked {
+                entries,
+                created,
+                gmmn_version,
+            } => println!("ledger: {entries} manifest(s) sealed {created} by gmmn {gmmn_version}"),
+            LedgerStatus::Unreadable => println!("ledger: unreadable (see below)"),
+        }
+        if !no_lineage {
+            println!("lineage:");
+            for line in report.lineage().lines() {
+                println!("  {line}");
+            }
+        }
+    }
+    if report.is_ok() {
+        if !quiet {
+            println!("ok: every schema, hash and input holds");
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        print_problems(&report.problems);
+        Ok(ExitCode::from(1))
+    }
 }

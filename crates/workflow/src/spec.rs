@@ -147,7 +147,8 @@ impl Spec {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let raw: RawSpec = serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
+        let raw: RawSpec =
+            serde_json::from_value(value).map_err(|e| invalid(vec![e.to_string()]))?;
 
         let mut problems = Vec::new();
         for (i, v) in raw.variants.iter().enumerate() {
@@ -337,7 +338,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = GOOD.replace("steps: 20", "stepz: 20");
         let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
-        assert!(e.contains("variants[0].train") && e.contains("stepz"), "{e}");
+        assert!(
+            e.contains("variants[0].train") && e.contains("stepz"),
+            "{e}"
+        );
         assert!(e.contains("spec.yaml"), "{e}");
 
         let bad = GOOD.replace("features: identity", "features: sigmoid");
@@ -346,7 +350,10 @@ mod tests {
 
         let bad = GOOD.replace("name: b", "name: a");
         let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
-        assert!(e.contains("variants[1].name") && e.contains("unique"), "{e}");
+        assert!(
+            e.contains("variants[1].name") && e.contains("unique"),
+            "{e}"
+        );
 
         let bad = GOOD.replace("vcf: x.vcf", "vcf: missing.vcf");
         let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
@@ -368,7 +375,15 @@ mod tests {
         .unwrap();
         assert_eq!(
             flags(&p),
-            ["--lr", "0.0001", "--methods", "pca,isomap", "--prefix", "S_", "--resume"]
+            [
+                "--lr",
+                "0.0001",
+                "--methods",
+                "pca,isomap",
+                "--prefix",
+                "S_",
+                "--resume"
+            ]
         );
     }
 }

@@ -1,0 +1,711 @@
+//! `gmmn run`: a spec's stages as subprocesses of the stage binaries, incremental like make.
+//!
+//! The run directory's layout (the Snakefile and main.nf write the same one):
+//!
+//! ```text
+//! DIR/ingest/{genotypes,variants}.parquet
+//! DIR/groups/<G>.parquet
+//! DIR/baselines/report.{json,md}             noise floor and naive simulator
+//! DIR/<variant>/<G>/sketch/sketch.npy
+//! DIR/<variant>/<G>/model/model.safetensors
+//! DIR/<variant>/synthetic/<G>.{parquet,vcf.gz}
+//! DIR/<variant>/projection/, DIR/<variant>/report/
+//! DIR/table.{md,json}                       the final table (see [`crate::table`])
+//! DIR/ledger.yaml                          sha256 of every manifest ([`crate::audit::seal`])
+//! DIR/logs/<step>.log                       each subprocess's output
+//! DIR/.gmmn/<step>.json                     the command that made each step's outputs
+//! ```
+//!
+//! A step is skipped when every output exists with a manifest whose sha256 is that of the file,
+//! every input its manifest records still has the recorded sha256, the manifest's params agree
+//! with the spec's, and the step's command line is the one recorded when it ran. Otherwise it
+//! runs, and so does everything whose inputs it changed (their recorded input hashes no longer
+//! match). Stages are deterministic given their seeds, so a rerun that writes the same bytes
+//! leaves the later stages up to date.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use artifact::{sha256_file, Manifest};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::spec::{flags, Params, Spec, STAGES};
+use crate::table;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("stage binary {path} not found (build with `make build-release`, or pass --bin DIR)")]
+    MissingBinary { path: PathBuf },
+    #[error("{step} failed ({status}); its log is {log}\n  command: {command}\n{tail}")]
+    StepFailed {
+        step: String,
+        status: String,
+        log: PathBuf,
+        command: String,
+        tail: String,
+    },
+    #[error("{0}")]
+    Artifact(#[from] artifact::ArtifactError),
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Table(#[from] table::TableError),
+    #[error("{0}")]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub struct RunOptions {
+    pub out: PathBuf,
+    /// Step chains run at once (each variant x group chain, then the evaluations).
+    pub jobs: usize,
+    /// Rerun this stage and every later one even when up to date (`ingest`: everything).
+    pub from: Option<String>,
+    /// Directory of the stage binaries.
+    pub bin: PathBuf,
+}
+
+pub struct RunSummary {
+    /// The final Markdown table (also in DIR/table.md).
+    pub table: String,
+    pub ran: usize,
+    pub skipped: usize,
+}
+
+/// One invocation of a stage binary.
+#[derive(Debug, Clone)]
+struct Step {
+    /// `train/best/CEU`: unique in the run, names its log and stamp.
+    id: String,
+    stage: &'static str,
+    args: Vec<String>,
+    /// Arguments that do not change what is computed (`--threads` the runner chose); left out
+    /// of the stamp so that `--jobs` does not invalidate a finished run.
+    extra_args: Vec<String>,
+    /// Data files the step writes; each has a manifest.
+    outputs: Vec<PathBuf>,
+    /// The spec's parameters for the step, compared with its outputs' manifests.
+    params: Params,
+}
+
+/// What a finished step leaves in DIR/.gmmn/: its command and how long it took.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stamp {
+    program: String,
+    args: Vec<String>,
+    seconds: f64,
+}
+
+/// Seconds each step took when it ran (this time or the run that made its outputs).
+pub type Timings = HashMap<String, f64>;
+
+struct Runner<'a> {
+    spec: &'a Spec,
+    opts: &'a RunOptions,
+    /// sha256 of input files, by path, shared by the workers.
+    hashes: Mutex<HashMap<PathBuf, String>>,
+    timings: Mutex<Timings>,
+    ran: Mutex<usize>,
+    skipped: Mutex<usize>,
+    failed: AtomicBool,
+    progress: ProgressBar,
+}
+
+/// Run `spec` into `opts.out`.
+pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    for stage in STAGES {
+        let path = opts.bin.join(format!("gmmn-{stage}"));
+        if !path.is_file() {
+            return Err(RunError::MissingBinary { path });
+        }
+    }
+    let dir = &opts.out;
+    for sub in ["logs", ".gmmn"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(io(&dir.join(sub)))?;
+    }
+    let runner = Runner {
+        spec,
+        opts,
+        hashes: Mutex::new(HashMap::new()),
+        timings: Mutex::new(HashMap::new()),
+        ran: Mutex::new(0),
+        skipped: Mutex::new(0),
+        failed: AtomicBool::new(false),
+        progress: ProgressBar::new(0),
+    };
+    runner.progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos}/{len} steps {msg}")
+            .expect("valid template"),
+    );
+
+    // Ingest and split come first: the groups (when the spec does not list them) and each
+    // group's haplotype count (the default number to sample) are read from the split.
+    let ingest = runner.ingest_step();
+    let split = runner.split_step(spec.groups.clone().or_else(|| split_groups(dir)));
+    runner.progress.set_length(2);
+    runner.run_chains(vec![vec![ingest, split]])?;
+    let groups = match &spec.groups {
+        Some(g) => g.clone(),
+        None => split_groups(dir).ok_or_else(|| RunError::Invalid {
+            path: dir.join("groups"),
+            message: "gmmn-split wrote no group files".into(),
+        })?,
+    };
+
+    let mut chains = Vec::new();
+    for variant in &spec.variants {
+        for group in &groups {
+            chains.push(runner.group_chain(variant, group)?);
+        }
+    }
+    let mut evaluation = Vec::new();
+    if !spec.baselines.is_empty() {
+        evaluation.push(vec![runner.baseline_step(&groups)]);
+    }
+    for variant in &spec.variants {
+        if spec.project {
+            evaluation.push(vec![runner.project_step(&variant.name, &groups)]);
+        }
+        if spec.discriminate {
+            evaluation.push(vec![runner.discriminate_step(&variant.name, &groups)]);
+        }
+    }
+    let steps: usize = chains.iter().chain(&evaluation).map(Vec::len).sum();
+    runner.progress.inc_length(steps as u64);
+    runner.run_chains(chains)?;
+    runner.run_chains(evaluation)?;
+    runner.progress.finish_and_clear();
+
+    let timings = runner.timings.into_inner().expect("no worker panicked");
+    let table = table::write_table(spec, dir, &groups, &timings)?;
+    // Seal the run: `gmmn audit DIR` then also catches an edited manifest. Sealing checks the
+    // whole tree first and refuses a broken one, so a run never ends with a ledger it fails.
+    crate::audit::seal(dir)?;
+    Ok(RunSummary {
+        table,
+        ran: runner.ran.into_inner().expect("no worker panicked"),
+        skipped: runner.skipped.into_inner().expect("no worker panicked"),
+    })
+}
+
+impl Runner<'_> {
+    fn dir(&self) -> &Path {
+        &self.opts.out
+    }
+
+    fn path_arg(p: &Path) -> String {
+        p.to_string_lossy().into_owned()
+    }
+
+    /// The spec's seed unless the stage's params set their own.
+    fn with_seed(&self, mut params: Params) -> Params {
+        params
+            .entry("seed")
+            .or_insert_with(|| Value::from(self.spec.seed));
+        params
+    }
+
+    fn ingest_step(&self) -> Step {
+        let out = self.dir().join("ingest");
+        let params = self.spec.stage("ingest");
+        let mut args = vec![
+            Self::path_arg(&self.spec.vcf),
+            "--out".into(),
+            Self::path_arg(&out),
+        ];
+        args.extend(flags(&params));
+        Step {
+            id: "ingest".into(),
+            stage: "ingest",
+            args,
+            extra_args: vec![],
+            outputs: vec![out.join("genotypes.parquet"), out.join("variants.parquet")],
+            params,
+        }
+    }
+
+    fn split_step(&self, groups: Option<Vec<String>>) -> Step {
+        let out = self.dir().join("groups");
+        let params = self.spec.stage("split");
+        let mut args = vec![
+            Self::path_arg(&self.dir().join("ingest")),
+            "--panel".into(),
+            Self::path_arg(&self.spec.panel),
+            "--column".into(),
+            self.spec.label.clone(),
+        ];
+        if let Some(g) = &self.spec.groups {
+            args.extend(["--groups".into(), g.join(",")]);
+        }
+        args.extend(["--out".into(), Self::path_arg(&out)]);
+        args.extend(flags(&params));
+        // With no groups known yet (first run, groups not listed) the outputs are unknown and
+        // the step must run; an empty list would look up to date.
+        let outputs = match groups {
+            Some(g) if !g.is_empty() => {
+                g.iter().map(|g| out.join(format!("{g}.parquet"))).collect()
+            }
+            _ => vec![out.join(".unknown-groups")],
+        };
+        Step {
+            id: "split".into(),
+            stage: "split",
+            args,
+            extra_args: vec![],
+            outputs,
+            params,
+        }
+    }
+
+    fn threads_for_job(&self) -> Vec<String> {
+        if self.opts.jobs <= 1 {
+            return vec![];
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        vec![
+            "--threads".into(),
+            (cores / self.opts.jobs).max(1).to_string(),
+        ]
+    }
+
+    /// sketch -> train -> sample of one variant and group.
+    fn group_chain(
+        &self,
+        variant: &crate::spec::Variant,
+        group: &str,
+    ) -> Result<Vec<Step>, RunError> {
+        let vdir = self.dir().join(&variant.name);
+        let gdir = vdir.join(group);
+        let group_file = self.dir().join("groups").join(format!("{group}.parquet"));
+
+        let sketch_params = self.with_seed(variant.sketch.clone());
+        let mut args = vec![
+            Self::path_arg(&group_file),
+            "--out".into(),
+            Self::path_arg(&gdir.join("sketch")),
+        ];
+        args.extend(flags(&sketch_params));
+        let threads = if sketch_params.contains_key("threads") {
+            vec![]
+        } else {
+            self.threads_for_job()
+        };
+        let sketch = Step {
+            id: format!("sketch/{}/{group}", variant.name),
+            stage: "sketch",
+            args,
+            extra_args: threads,
+            outputs: vec![gdir.join("sketch").join("sketch.npy")],
+            params: sketch_params,
+        };
+
+        let train_params = self.with_seed(variant.train.clone());
+        let mut args = vec![
+            Self::path_arg(&gdir.join("sketch")),
+            "--out".into(),
+            Self::path_arg(&gdir.join("model")),
+        ];
+        args.extend(flags(&train_params));
+        let threads = if train_params.contains_key("threads") {
+            vec![]
+        } else {
+            self.threads_for_job()
+        };
+        let train = Step {
+            id: format!("train/{}/{group}", variant.name),
+            stage: "train",
+            args,
+            extra_args: threads,
+            outputs: vec![gdir.join("model").join("model.safetensors")],
+            params: train_params,
+        };
+
+        let mut sample_params = self.with_seed(variant.sample.clone());
+        if !sample_params.contains_key("n") {
+            let n = group_haplotypes(&group_file)?;
+            sample_params.insert("n".into(), Value::from(n));
+        }
+        let synthetic = vdir.join("synthetic");
+        let mut args = vec![
+            Self::path_arg(&gdir.join("model")),
+            "--out".into(),
+            Self::path_arg(&synthetic),
+        ];
+        args.extend(flags(&sample_params));
+        let sample = Step {
+            id: format!("sample/{}/{group}", variant.name),
+            stage: "sample",
+            args,
+            extra_args: vec![],
+            outputs: vec![
+                synthetic.join(format!("{group}.parquet")),
+                synthetic.join(format!("{group}.vcf.gz")),
+            ],
+            params: sample_params,
+        };
+        Ok(vec![sketch, train, sample])
+    }
+
+    fn evaluation_args(
+        &self,
+        synthetic: Option<&Path>,
+        groups: &[String],
+        out: &Path,
+    ) -> Vec<String> {
+        let mut args = vec!["--real".into(), Self::path_arg(&self.dir().join("groups"))];
+        if let Some(s) = synthetic {
+            args.extend(["--synthetic".into(), Self::path_arg(s)]);
+        }
+        args.extend([
+            "--groups".into(),
+            groups.join(","),
+            "--out".into(),
+            Self::path_arg(out),
+        ]);
+        args
+    }
+
+    fn baseline_step(&self, groups: &[String]) -> Step {
+        let out = self.dir().join("baselines");
+        let params = self.with_seed(self.spec.stage("discriminate"));
+        let mut args = self.evaluation_args(None, groups, &out);
+        args.extend(["--baseline".into(), self.spec.baselines.join(",")]);
+        args.extend(flags(&params));
+        Step {
+            id: "baselines".into(),
+            stage: "discriminate",
+            args,
+            extra_args: vec![],
+            outputs: vec![out.join("report.json"), out.join("report.md")],
+            params,
+        }
+    }
+
+    fn project_step(&self, variant: &str, groups: &[String]) -> Step {
+        let vdir = self.dir().join(variant);
+        let out = vdir.join("projection");
+        let params = self.with_seed(self.spec.stage("project"));
+        let mut args = self.evaluation_args(Some(&vdir.join("synthetic")), groups, &out);
+        args.extend(flags(&params));
+        Step {
+            id: format!("project/{variant}"),
+            stage: "project",
+            args,
+            extra_args: vec![],
+            outputs: vec![out.join("coordinates.parquet")],
+            params,
+        }
+    }
+
+    fn discriminate_step(&self, variant: &str, groups: &[String]) -> Step {
+        let vdir = self.dir().join(variant);
+        let out = vdir.join("report");
+        let params = self.with_seed(self.spec.stage("discriminate"));
+        let mut args = self.evaluation_args(Some(&vdir.join("synthetic")), groups, &out);
+        args.extend(flags(&params));
+        Step {
+            id: format!("discriminate/{variant}"),
+            stage: "discriminate",
+            args,
+            extra_args: vec![],
+            outputs: vec![out.join("report.json"), out.join("report.md")],
+            params,
+        }
+    }
+
+    /// Run chains of steps, up to `jobs` chains at once, each chain's steps in order. The first
+    /// failure stops new steps from starting; running ones finish.
+    fn run_chains(&self, chains: Vec<Vec<Step>>) -> Result<(), RunError> {
+        let queue = Mutex::new(chains.into_iter().collect::<VecDeque<_>>());
+        let errors: Mutex<Vec<RunError>> = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..self.opts.jobs {
+                scope.spawn(|| loop {
+                    if self.failed.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Some(chain) = queue.lock().expect("queue").pop_front() else {
+                        return;
+                    };
+                    for step in chain {
+                        if self.failed.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        if let Err(e) = self.run_step(&step) {
+                            self.failed.store(true, Ordering::SeqCst);
+                            errors.lock().expect("errors").push(e);
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        match errors.into_inner().expect("errors").into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn stamp_path(&self, step: &Step) -> PathBuf {
+        self.dir()
+            .join(".gmmn")
+            .join(format!("{}.json", step.id.replace('/', "__")))
+    }
+
+    fn program(&self, step: &Step) -> String {
+        format!("gmmn-{}", step.stage)
+    }
+
+    fn forced(&self, step: &Step) -> bool {
+        let index = |s: &str| STAGES.iter().position(|x| *x == s).unwrap_or(usize::MAX);
+        match &self.opts.from {
+            Some(from) => index(step.stage) >= index(from),
+            None => false,
+        }
+    }
+
+    fn run_step(&self, step: &Step) -> Result<(), RunError> {
+        if !self.forced(step) {
+            if let Some(stamp) = self.up_to_date(step) {
+                self.timings
+                    .lock()
+                    .expect("timings")
+                    .insert(step.id.clone(), stamp.seconds);
+                *self.skipped.lock().expect("skipped") += 1;
+                self.say(format!("  up to date  {}", step.id));
+                self.progress.inc(1);
+                return Ok(());
+            }
+        }
+        let program = self.opts.bin.join(self.program(step));
+        let log_path = self
+            .dir()
+            .join("logs")
+            .join(format!("{}.log", step.id.replace('/', "__")));
+        let log = std::fs::File::create(&log_path).map_err(io(&log_path))?;
+        let log_err = log.try_clone().map_err(io(&log_path))?;
+        self.progress.set_message(step.id.clone());
+        let start = Instant::now();
+        let status = Command::new(&program)
+            .args(&step.args)
+            .args(&step.extra_args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .status()
+            .map_err(io(&program))?;
+        let seconds = start.elapsed().as_secs_f64();
+        if !status.success() {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(15)..]
+                .iter()
+                .map(|l| format!("  | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(RunError::StepFailed {
+                step: step.id.clone(),
+                status: status.to_string(),
+                log: log_path,
+                command: std::iter::once(program.to_string_lossy().into_owned())
+                    .chain(step.args.iter().cloned())
+                    .chain(step.extra_args.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                tail,
+            });
+        }
+        // Outputs changed: forget their old hashes (later steps read them as inputs).
+        {
+            let mut hashes = self.hashes.lock().expect("hashes");
+            for o in &step.outputs {
+                hashes.remove(o);
+            }
+        }
+        let stamp = Stamp {
+            program: self.program(step),
+            args: step.args.clone(),
+            seconds,
+        };
+        let stamp_path = self.stamp_path(step);
+        let tmp = stamp_path.with_extension("json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&stamp).expect("stamp serialises"),
+        )
+        .and_then(|_| std::fs::rename(&tmp, &stamp_path))
+        .map_err(io(&stamp_path))?;
+        self.timings
+            .lock()
+            .expect("timings")
+            .insert(step.id.clone(), seconds);
+        *self.ran.lock().expect("ran") += 1;
+        self.say(format!("  ran {seconds:>7.1} s  {}", step.id));
+        self.progress.inc(1);
+        Ok(())
+    }
+
+    /// A line about a step: above the progress bar on a terminal, else plainly on stderr.
+    fn say(&self, line: String) {
+        if self.progress.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.progress.println(line);
+        }
+    }
+
+    fn hash(&self, path: &Path) -> Option<String> {
+        if let Some(h) = self.hashes.lock().expect("hashes").get(path) {
+            return Some(h.clone());
+        }
+        let h = sha256_file(path).ok()?;
+        self.hashes
+            .lock()
+            .expect("hashes")
+            .insert(path.to_path_buf(), h.clone());
+        Some(h)
+    }
+
+    /// The step's stamp when its outputs are up to date (see the module docs), else None.
+    fn up_to_date(&self, step: &Step) -> Option<Stamp> {
+        let stamp: Stamp =
+            serde_json::from_slice(&std::fs::read(self.stamp_path(step)).ok()?).ok()?;
+        if stamp.program != self.program(step) || stamp.args != step.args {
+            return None;
+        }
+        for output in &step.outputs {
+            let manifest = Manifest::read_for(output).ok()?;
+            if self.hash(output)? != manifest.sha256 {
+                return None;
+            }
+            let dir = output.parent().unwrap_or(Path::new("."));
+            for input in &manifest.inputs {
+                if self.hash(&input.resolve(dir))? != input.sha256 {
+                    return None;
+                }
+            }
+            for (key, want) in &step.params {
+                // Threads do not change results; `device: auto` is recorded as what it chose.
+                if key == "threads" || (key == "device" && want == "auto") {
+                    continue;
+                }
+                if let Some(have) = manifest.params.get(&key.replace('-', "_")) {
+                    if !same_value(have, want) {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(stamp)
+    }
+}
+
+/// The groups gmmn-split wrote into `DIR/groups`, from its manifests (every group file records
+/// them all); None before the split has run.
+pub fn split_groups(dir: &Path) -> Option<Vec<String>> {
+    let entries = std::fs::read_dir(dir.join("groups")).ok()?;
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            n.ends_with(".parquet") && !n.ends_with(".variants.parquet")
+        })
+        .collect();
+    names.sort();
+    let manifest = Manifest::read_for(names.first()?).ok()?;
+    let groups: Vec<String> = manifest
+        .params
+        .get("groups")?
+        .as_array()?
+        .iter()
+        .filter_map(|g| g.as_str().map(String::from))
+        .collect();
+    (!groups.is_empty()).then_some(groups)
+}
+
+/// Step durations recorded in `DIR/.gmmn/` by earlier `gmmn run`s (for `gmmn table` on a run
+/// directory; empty when the stages ran under another workflow manager).
+pub fn recorded_timings(dir: &Path) -> Timings {
+    let mut timings = Timings::new();
+    let Ok(entries) = std::fs::read_dir(dir.join(".gmmn")) else {
+        return timings;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if let Some(stamp) = std::fs::read(e.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
+        {
+            timings.insert(id.replace("__", "/"), stamp.seconds);
+        }
+    }
+    timings
+}
+
+/// Equal as parameters: numbers by value (1e-3 and 0.001), lists as comma-joined text.
+fn same_value(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::String(b)) | (Value::String(b), Value::Array(a)) => {
+            a.iter().map(scalar).collect::<Vec<_>>().join(",") == *b
+        }
+        _ => have == want,
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The haplotype count recorded in a group file's manifest.
+fn group_haplotypes(group_file: &Path) -> Result<u64, RunError> {
+    let manifest = Manifest::read_for(group_file)?;
+    manifest
+        .counts
+        .get("haplotypes")
+        .copied()
+        .ok_or_else(|| RunError::Invalid {
+            path: artifact::manifest_path(group_file),
+            message: "no counts.haplotypes".into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_compare_by_value() {
+        assert!(same_value(&Value::from(0.001), &Value::from(1e-3)));
+        assert!(same_value(&Value::from(10), &Value::from(10.0)));
+        assert!(!same_value(&Value::from(10), &Value::from(11)));
+        let list = serde_json::json!(["pca", "isomap"]);
+        assert!(same_value(&list, &serde_json::json!(["pca", "isomap"])));
+        assert!(same_value(&list, &Value::from("pca,isomap")));
+        assert!(!same_value(&list, &serde_json::json!(["pca"])));
+        assert!(same_value(&Value::from("relu"), &Value::from("relu")));
+    }
+}

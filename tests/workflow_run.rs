@@ -1,0 +1,260 @@
+//! `gmmn run` end to end on workflows/tiny.yaml: the layout, the final table, incremental reruns
+//! (nothing, a changed parameter, a damaged output), and bad specs and failing stages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gmmn_sim::{bin, repo_root, stderr, stdout};
+
+fn gmmn(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(bin("gmmn"));
+    for a in args {
+        cmd.arg(a.as_ref());
+    }
+    cmd.output().expect("gmmn starts")
+}
+
+fn run_spec(spec: &Path, out: &Path, extra: &[&str]) -> Output {
+    let bin_dir = bin("gmmn").parent().unwrap().to_path_buf();
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        vec![&"run", &spec, &"--out", &out, &"--bin", &bin_dir];
+    for e in extra {
+        args.push(e);
+    }
+    gmmn(&args)
+}
+
+/// workflows/tiny.yaml with its data paths made absolute and `edit` applied, written into `dir`.
+fn tiny_spec(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("workflows/tiny.yaml")).unwrap();
+    let data = repo_root().join("data");
+    let text = text.replace("../data", &data.to_string_lossy());
+    let path = dir.join("spec.yaml");
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+fn ran(o: &Output, step: &str) -> bool {
+    stderr(o)
+        .lines()
+        .any(|l| l.contains(" ran ") && l.trim_end().ends_with(&format!("s  {step}")))
+}
+
+fn up_to_date(o: &Output, step: &str) -> bool {
+    stderr(o)
+        .lines()
+        .any(|l| l.trim() == format!("up to date  {step}"))
+}
+
+#[test]
+fn tiny_spec_runs_then_reruns_only_what_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let spec = tiny_spec(tmp.path(), |t| t);
+
+    let first = run_spec(&spec, &out, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    for f in [
+        "ingest/genotypes.parquet",
+        "groups/EAS.parquet",
+        "groups/EUR.parquet",
+        "relu/EAS/sketch/sketch.npy",
+        "relu/EUR/model/model.safetensors",
+        "identity/EAS/model/model.safetensors",
+        "relu/synthetic/EAS.parquet",
+        "relu/synthetic/EUR.vcf.gz",
+        "relu/projection/coordinates.parquet",
+        "relu/projection/pca.png",
+        "identity/report/report.json",
+        "baselines/report.json",
+        "table.md",
+        "table.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+        assert!(
+            artifact::manifest_path(&out.join(f)).is_file(),
+            "{f} has no manifest"
+        );
+    }
+    assert!(
+        !out.join("relu/projection/isomap.png").exists(),
+        "the spec asks for PCA only"
+    );
+    // One sample per real haplotype of the group.
+    let real = artifact::Manifest::read_for(&out.join("groups/EAS.parquet")).unwrap();
+    let synthetic = artifact::Manifest::read_for(&out.join("relu/synthetic/EAS.parquet")).unwrap();
+    assert_eq!(real.counts["haplotypes"], synthetic.counts["haplotypes"]);
+
+    // The table: both variants, the noise floor, printed and written.
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(stdout(&first).contains(&table));
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| configuration"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[0].starts_with("| quantizer + ReLU features, restarts |"),
+        "{table}"
+    );
+    assert!(rows[1].starts_with("| quantizer + identity |"), "{table}");
+    assert!(rows[2].starts_with("| noise floor"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let delta = json["rows"][2]["delta"].as_f64().unwrap();
+    let baseline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("baselines/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(delta, baseline["comparisons"][0]["delta"].as_f64().unwrap());
+    let steps = 2 + 2 * 2 * 3 + 1 + 2 * 2;
+    assert!(
+        stdout(&first).contains(&format!("{steps} steps ran, 0 up to date")),
+        "{}",
+        stdout(&first)
+    );
+
+    // The run is sealed and passes its audit.
+    assert!(out.join("ledger.yaml").is_file());
+    let audit = gmmn(&[&"audit", &out, &"--no-lineage"]);
+    assert!(
+        audit.status.success(),
+        "{}{}",
+        stdout(&audit),
+        stderr(&audit)
+    );
+
+    // Nothing changed: nothing runs, whatever --jobs.
+    let again = run_spec(&spec, &out, &["--jobs", "2"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains(&format!("0 steps ran, {steps} up to date")),
+        "{}",
+        stdout(&again)
+    );
+
+    // A changed training parameter of one variant reruns that variant's training onwards.
+    let spec2 = tiny_spec(tmp.path(), |t| {
+        t.replace(
+            "train: {restart-every: 0}",
+            "train: {restart-every: 0, steps: 5}",
+        )
+    });
+    let changed = run_spec(&spec2, &out, &[]);
+    assert!(changed.status.success(), "{}", stderr(&changed));
+    for step in [
+        "train/identity/EAS",
+        "train/identity/EUR",
+        "sample/identity/EAS",
+        "discriminate/identity",
+    ] {
+        assert!(
+            ran(&changed, step),
+            "{step} should rerun:\n{}",
+            stderr(&changed)
+        );
+    }
+    for step in [
+        "sketch/identity/EAS",
+        "train/relu/EAS",
+        "sample/relu/EUR",
+        "discriminate/relu",
+        "baselines",
+    ] {
+        assert!(
+            up_to_date(&changed, step),
+            "{step} should be up to date:\n{}",
+            stderr(&changed)
+        );
+    }
+    let model =
+        artifact::Manifest::read_for(&out.join("identity/EAS/model/model.safetensors")).unwrap();
+    assert_eq!(model.params["steps"], 5);
+
+    // A damaged output is rebuilt; the same seed writes the same bytes, so later steps stay.
+    let sketch = out.join("relu/EAS/sketch/sketch.npy");
+    let good = std::fs::read(&sketch).unwrap();
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    std::fs::write(&sketch, &bad).unwrap();
+    let repaired = run_spec(&spec2, &out, &[]);
+    assert!(repaired.status.success(), "{}", stderr(&repaired));
+    assert!(ran(&repaired, "sketch/relu/EAS"), "{}", stderr(&repaired));
+    assert!(
+        up_to_date(&repaired, "train/relu/EAS"),
+        "{}",
+        stderr(&repaired)
+    );
+    assert_eq!(std::fs::read(&sketch).unwrap(), good);
+    let audit = gmmn(&[&"audit", &out, &"--no-lineage"]);
+    assert!(
+        audit.status.success(),
+        "resealed after the rerun: {}",
+        stdout(&audit)
+    );
+
+    // --from reruns a stage and every later one.
+    let from = run_spec(&spec2, &out, &["--from", "sample"]);
+    assert!(from.status.success(), "{}", stderr(&from));
+    assert!(ran(&from, "sample/relu/EAS") && ran(&from, "discriminate/relu"));
+    assert!(up_to_date(&from, "train/relu/EAS"));
+}
+
+#[test]
+fn bad_specs_and_failing_stages_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // A misspelt key: named with its place, nothing written.
+    let spec = tiny_spec(tmp.path(), |t| t.replace("steps: 4", "stepz: 4"));
+    let out = tmp.path().join("run");
+    let o = run_spec(&spec, &out, &[]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("spec.yaml") && e.contains("stages.train") && e.contains("stepz"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing may be written for an invalid spec");
+
+    // A missing input file.
+    let spec = tiny_spec(tmp.path(), |t| {
+        t.replace("1kg_phase3.panel", "no-such.panel")
+    });
+    let o = run_spec(&spec, &out, &[]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("input.panel") && stderr(&o).contains("no-such.panel"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+
+    // A stage that refuses its parameters: the step, the command and the stage's message.
+    let spec = tiny_spec(tmp.path(), |t| {
+        t.replace(
+            "sketch: {features: identity}",
+            "sketch: {features: identity, restarts: 3}",
+        )
+    });
+    let o = run_spec(&spec, &out, &[]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("sketch/identity/") && e.contains("failed"),
+        "{e}"
+    );
+    assert!(
+        e.contains("gmmn-sketch") && e.contains("--restarts 3"),
+        "{e}"
+    );
+    assert!(e.contains("identity"), "{e}");
+    assert!(
+        !out.join("table.md").exists(),
+        "no table after a failed step"
+    );
+
+    // `gmmn check` validates without running.
+    let good = tiny_spec(tmp.path(), |t| t);
+    let o = gmmn(&[&"check", &good]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("relu, identity"));
+}
