@@ -111,7 +111,9 @@ fn model_params() -> Value {
         "features": "identity", "feature_count": 3, "restarts": 1, "restart_every": 0,
         "batch": 2, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "steps": 1, "seed": 7,
         "quantizer_k": 10.0, "quantizer_t": 0.1, "checkpoint_every": 0, "resumed_from": 0,
-        "device": "cuda(0)", "final_loss": 0.0
+        "device": "cuda(0)", "final_loss": 0.0,
+        "blocks": [{"kind": "features", "offset": 0, "len": 3, "weight": 1.0}],
+        "mask_monomorphic": false, "masked_snps": 0
     })
 }
 
@@ -153,6 +155,15 @@ fn in_process_manifests_validate() {
                     seed: 7,
                     restart_seeds: vec![11, u64::MAX],
                     weight_generator: WEIGHT_GENERATOR.into(),
+                    window: None,
+                    stride: None,
+                    per_window: None,
+                    identity_block: false,
+                    identity_weight: 1.0,
+                    count_features: 0,
+                    count_weight: 1.0,
+                    count_thresholds: Vec::new(),
+                    count_scale: 1.0,
                 };
                 m = info.into_params(m).count("haplotypes", 4);
                 m.seed = Some(7);

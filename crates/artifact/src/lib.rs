@@ -39,7 +39,7 @@ pub use manifest::{
     manifest_path, open_artifact, ArtifactKind, FileRef, Manifest, Producer, SCHEMA_VERSION,
 };
 pub use output::OutputSet;
-pub use sketch::{Sketch, SketchInfo};
+pub use sketch::{Block, BlockKind, Sketch, SketchInfo};
 pub use variants::{read_variants_parquet, write_variants_parquet, Variant, VariantTable};
 
 /// Logging set-up shared by every stage binary: human-readable lines on stderr, errors only with

@@ -1,7 +1,10 @@
 //! Sketches: R restarts x D mean feature vectors, the only thing the trainer learns from.
 //!
 //! Stored as a little-endian f32 `.npy` (R x D) with a manifest whose params say how to rebuild
-//! each restart's W ([`SketchInfo`]).
+//! each restart's W ([`SketchInfo`]). A row is the feature map's block (D_phi features) followed
+//! by the optional extra blocks, in this order: the identity block (M allele frequencies) and the
+//! count block (K count features); the extra blocks do not depend on W and are the same in every
+//! row. Each block carries a loss weight ([`SketchInfo::blocks`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -10,7 +13,7 @@ use ndarray::Array2;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureMap, FeatureSpec, WeightInit, WEIGHT_GENERATOR};
+use crate::features::{CountBlock, FeatureMap, FeatureSpec, WeightInit, WEIGHT_GENERATOR};
 use crate::{ArtifactError, Manifest, Result};
 
 /// R x D mean features, row r for restart r.
@@ -65,16 +68,133 @@ pub struct SketchInfo {
     /// W of restart r is regenerated from `restart_seeds[r]` (derived from `seed`).
     pub restart_seeds: Vec<u64>,
     pub weight_generator: String,
+    /// Window features: --window, --stride, --per-window (null for other maps). The defaults
+    /// below let sketches written before these options be read as what they are.
+    #[serde(default)]
+    pub window: Option<u64>,
+    #[serde(default)]
+    pub stride: Option<u64>,
+    #[serde(default)]
+    pub per_window: Option<u64>,
+    /// --identity-block: the M allele frequencies appended to every row, with their weight.
+    #[serde(default)]
+    pub identity_block: bool,
+    #[serde(default = "one")]
+    pub identity_weight: f64,
+    /// --count-features K (0: none) and their weight, thresholds and scale ([`CountBlock`]).
+    #[serde(default)]
+    pub count_features: u64,
+    #[serde(default = "one")]
+    pub count_weight: f64,
+    #[serde(default)]
+    pub count_thresholds: Vec<f64>,
+    #[serde(default = "one")]
+    pub count_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Which part of a sketch row a block is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockKind {
+    /// The feature map's own features (relu, window or identity); weight 1.
+    Features,
+    /// --identity-block: allele frequencies.
+    Identity,
+    /// --count-features: smooth features of the per-haplotype allele count.
+    Count,
+}
+
+/// A contiguous part of a sketch row and its weight in the loss
+/// (loss = sum over blocks of weight * mean squared error over the block).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub offset: u64,
+    pub len: u64,
+    pub weight: f64,
 }
 
 impl SketchInfo {
+    /// The feature map (first block) of every restart.
     pub fn spec(&self) -> Result<FeatureSpec> {
-        FeatureSpec::new(
-            self.features,
-            self.init,
-            self.snps as usize,
-            self.multiplier as usize,
-        )
+        match self.features {
+            FeatureMap::Window => {
+                let get = |v: Option<u64>, name: &str| {
+                    v.ok_or_else(|| ArtifactError::Invalid {
+                        message: format!("window features without `{name}` in the sketch params"),
+                    })
+                };
+                FeatureSpec::windowed(
+                    self.init,
+                    self.snps as usize,
+                    get(self.window, "window")? as usize,
+                    get(self.stride, "stride")? as usize,
+                    get(self.per_window, "per_window")? as usize,
+                )
+            }
+            _ => FeatureSpec::new(
+                self.features,
+                self.init,
+                self.snps as usize,
+                self.multiplier as usize,
+            ),
+        }
+    }
+
+    /// The count block, if the sketch has one.
+    pub fn count_block(&self) -> Option<CountBlock> {
+        (self.count_features > 0).then(|| CountBlock {
+            thresholds: self.count_thresholds.clone(),
+            scale: self.count_scale,
+        })
+    }
+
+    /// The blocks of a row, in order, covering it exactly.
+    pub fn blocks(&self) -> Result<Vec<Block>> {
+        let main = self.spec()?.features as u64;
+        let mut blocks = vec![Block {
+            kind: BlockKind::Features,
+            offset: 0,
+            len: main,
+            weight: 1.0,
+        }];
+        let mut offset = main;
+        if self.identity_block {
+            blocks.push(Block {
+                kind: BlockKind::Identity,
+                offset,
+                len: self.snps,
+                weight: self.identity_weight,
+            });
+            offset += self.snps;
+        }
+        if self.count_features > 0 {
+            blocks.push(Block {
+                kind: BlockKind::Count,
+                offset,
+                len: self.count_features,
+                weight: self.count_weight,
+            });
+        }
+        Ok(blocks)
+    }
+
+    /// The group's allele frequencies, where the sketch holds them: the whole row for identity
+    /// features, else the identity block.
+    pub fn allele_frequencies<'a>(&self, sketch: &'a Sketch) -> Result<Option<&'a [f32]>> {
+        let row = sketch.row(0);
+        if self.features == FeatureMap::Identity {
+            return Ok(Some(&row[..self.snps as usize]));
+        }
+        Ok(self
+            .blocks()?
+            .into_iter()
+            .find(|b| b.kind == BlockKind::Identity)
+            .map(|b| &row[b.offset as usize..(b.offset + b.len) as usize]))
     }
 
     /// Add every field as a manifest param.
@@ -112,9 +232,33 @@ impl SketchInfo {
                 info.weight_generator
             )));
         }
-        let spec = info.spec()?;
-        if spec.features as u64 != info.feature_count
-            || sketch.features != spec.features
+        let bad_invalid = |e: ArtifactError| match e {
+            ArtifactError::Invalid { message } => bad(message),
+            other => other,
+        };
+        let blocks = info.blocks().map_err(bad_invalid)?;
+        let total: u64 = blocks.iter().map(|b| b.len).sum();
+        for b in &blocks {
+            if !(b.weight.is_finite() && b.weight >= 0.0) {
+                return Err(bad(format!(
+                    "block {:?} has weight {}; weights are finite and non-negative",
+                    b.kind, b.weight
+                )));
+            }
+        }
+        if info.count_features > 0
+            && (info.count_thresholds.len() as u64 != info.count_features
+                || !(info.count_scale.is_finite() && info.count_scale > 0.0))
+        {
+            return Err(bad(format!(
+                "count_features {} with {} thresholds and scale {}",
+                info.count_features,
+                info.count_thresholds.len(),
+                info.count_scale
+            )));
+        }
+        if total != info.feature_count
+            || sketch.features as u64 != total
             || sketch.restarts as u64 != info.restarts
             || info.restart_seeds.len() as u64 != info.restarts
         {
@@ -131,5 +275,101 @@ impl SketchInfo {
             return Err(bad("the sketch holds a non-finite value".into()));
         }
         Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ArtifactKind, Producer};
+
+    fn info() -> SketchInfo {
+        SketchInfo {
+            group: "G".into(),
+            haplotypes: 9,
+            snps: 10,
+            features: FeatureMap::Window,
+            init: WeightInit::Gaussian,
+            multiplier: 1,
+            feature_count: 6 + 10 + 3,
+            restarts: 2,
+            seed: 4,
+            restart_seeds: vec![1, 2],
+            weight_generator: WEIGHT_GENERATOR.into(),
+            window: Some(4),
+            stride: Some(3),
+            per_window: Some(2),
+            identity_block: true,
+            identity_weight: 0.5,
+            count_features: 3,
+            count_weight: 2.0,
+            count_thresholds: vec![1.0, 2.0, 3.0],
+            count_scale: 1.5,
+        }
+    }
+
+    fn sketch(features: usize) -> Sketch {
+        Sketch {
+            restarts: 2,
+            features,
+            values: (0..2 * features).map(|v| v as f32 / 100.0).collect(),
+        }
+    }
+
+    #[test]
+    fn blocks_tile_the_row_and_round_trip_through_the_manifest() {
+        let info = info();
+        let blocks = info.blocks().unwrap();
+        let layout: Vec<_> = blocks.iter().map(|b| (b.kind, b.offset, b.len, b.weight)).collect();
+        assert_eq!(
+            layout,
+            vec![
+                (BlockKind::Features, 0, 6, 1.0),
+                (BlockKind::Identity, 6, 10, 0.5),
+                (BlockKind::Count, 16, 3, 2.0)
+            ]
+        );
+        let m = info.into_params(Manifest::new(
+            ArtifactKind::Sketch,
+            Producer::new("sketch", "t", "0.1.0"),
+        ));
+        let sk = sketch(19);
+        let back = SketchInfo::from_manifest(&m, Path::new("s.npy"), &sk).unwrap();
+        assert_eq!(back, info);
+        assert_eq!(back.allele_frequencies(&sk).unwrap().unwrap(), &sk.row(0)[6..16]);
+        assert_eq!(back.count_block().unwrap().thresholds, vec![1.0, 2.0, 3.0]);
+
+        // A row that does not fit the blocks, or a count block without its thresholds, is refused.
+        assert!(SketchInfo::from_manifest(&m, Path::new("s.npy"), &sketch(16)).is_err());
+        let mut short = info.clone();
+        short.count_thresholds.pop();
+        let m = short.into_params(Manifest::new(
+            ArtifactKind::Sketch,
+            Producer::new("sketch", "t", "0.1.0"),
+        ));
+        let e = SketchInfo::from_manifest(&m, Path::new("s.npy"), &sk).unwrap_err();
+        assert!(e.to_string().contains("thresholds"), "{e}");
+    }
+
+    #[test]
+    fn sketches_from_before_blocks_read_as_plain() {
+        let mut m = Manifest::new(ArtifactKind::Sketch, Producer::new("sketch", "t", "0.1.0"));
+        let old = serde_json::json!({
+            "group": "G", "haplotypes": 9, "snps": 3, "features": "relu", "init": "gaussian",
+            "multiplier": 2, "feature_count": 6, "restarts": 1, "seed": 0,
+            "restart_seeds": [5], "weight_generator": WEIGHT_GENERATOR,
+        });
+        for (k, v) in old.as_object().unwrap() {
+            m.params.insert(k.clone(), v.clone());
+        }
+        let sk = Sketch {
+            restarts: 1,
+            features: 6,
+            values: vec![0.0; 6],
+        };
+        let info = SketchInfo::from_manifest(&m, Path::new("s.npy"), &sk).unwrap();
+        assert_eq!(info.blocks().unwrap().len(), 1);
+        assert!(!info.identity_block && info.window.is_none());
+        assert_eq!(info.allele_frequencies(&sk).unwrap(), None);
     }
 }

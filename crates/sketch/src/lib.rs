@@ -1,7 +1,8 @@
 //! The data owner's side of the GMMN: mean random features of a group's real haplotypes.
 //!
 //! For restart r, mu_r = (1/N) sum_i phi_r(x_i) with phi_r(x) = ReLU(W_r x) (or x itself for
-//! identity features). W_r is regenerated block by block from its seed
+//! identity features, or ReLU of each window's block of W_r for window features), followed by
+//! the optional extra blocks (allele frequencies, allele-count features) that do not depend on r. W_r is regenerated block by block from its seed
 //! ([`artifact::features::FeatureSpec::fill_weight_rows`]), so no more than one block of one W
 //! is ever in memory. Products are accumulated in f64: x is 0/1 and W's entries are f32, so the
 //! sums are exact to ~1e-15 and the trainer's own mean phi (see the train crate's tests) agrees
@@ -10,7 +11,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use artifact::features::{restart_seed, FeatureMap, FeatureSpec, WeightInit, WEIGHT_GENERATOR};
+use artifact::features::{
+    restart_seed, CountBlock, FeatureMap, FeatureSpec, WeightInit, WEIGHT_GENERATOR,
+};
 use artifact::{
     open_artifact, read_genotypes_parquet, ArtifactError, ArtifactKind, FileRef, GenotypeMatrix,
     Manifest, OutputSet, Producer, Sketch, SketchInfo,
@@ -38,7 +41,19 @@ pub struct SketchOptions {
     pub restarts: Option<usize>,
     pub seed: u64,
     pub init: WeightInit,
+    /// Window features: width w, stride [w / 2], features per window.
+    pub window: usize,
+    pub stride: Option<usize>,
+    pub per_window: usize,
+    /// Append the allele frequencies as a block with this loss weight.
+    pub identity_block: Option<f64>,
+    /// Append this many allele-count features (0: none), with this loss weight.
+    pub count_features: usize,
+    pub count_weight: f64,
 }
+
+pub const DEFAULT_WINDOW: usize = 64;
+pub const DEFAULT_PER_WINDOW: usize = 64;
 
 impl Default for SketchOptions {
     fn default() -> Self {
@@ -48,6 +63,28 @@ impl Default for SketchOptions {
             restarts: None,
             seed: 0,
             init: WeightInit::Gaussian,
+            window: DEFAULT_WINDOW,
+            stride: None,
+            per_window: DEFAULT_PER_WINDOW,
+            identity_block: None,
+            count_features: 0,
+            count_weight: 1.0,
+        }
+    }
+}
+
+impl SketchOptions {
+    /// The feature map for `snps` SNPs.
+    pub fn spec(&self, snps: usize) -> Result<FeatureSpec, ArtifactError> {
+        match self.features {
+            FeatureMap::Window => FeatureSpec::windowed(
+                self.init,
+                snps,
+                self.window,
+                self.stride.unwrap_or((self.window / 2).max(1)),
+                self.per_window,
+            ),
+            map => FeatureSpec::new(map, self.init, snps, self.multiplier),
         }
     }
 }
@@ -104,6 +141,7 @@ pub fn mean_features(
                 .map(|&c| (c as f64 / n as f64) as f32)
                 .collect()
         }
+        FeatureMap::Window => window_means(matrix, spec, seed, progress),
         FeatureMap::Relu => {
             let mut mu = vec![0f32; spec.features];
             mu.par_chunks_mut(WEIGHT_BLOCK_ROWS)
@@ -160,6 +198,78 @@ pub fn mean_features(
     }
 }
 
+/// Window features: for each window (in parallel), C (N x f) = X[:, window] W_i^T, summed
+/// after ReLU in f64. Windows are small (w x f), so one haplotype at a time is fast enough.
+fn window_means(
+    matrix: &GenotypeMatrix,
+    spec: &FeatureSpec,
+    seed: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<f32> {
+    let n = matrix.n_haplotypes();
+    let (w, f) = (spec.window, spec.per_window);
+    let starts = spec.window_starts();
+    let mut mu = vec![0f32; spec.features];
+    mu.par_chunks_mut(f)
+        .zip(starts.par_iter())
+        .enumerate()
+        .for_each(|(i, (out, &a))| {
+            let mut w32 = vec![0f32; f * w];
+            spec.fill_weight_rows_serial(seed, i * f, &mut w32);
+            let weight: Vec<f64> = w32.iter().map(|&v| v as f64).collect();
+            let mut sums = vec![0f64; f];
+            for h in 0..n {
+                let x = &matrix.row(h)[a..a + w];
+                for (k, s) in sums.iter_mut().enumerate() {
+                    let dot: f64 = weight[k * w..(k + 1) * w]
+                        .iter()
+                        .zip(x)
+                        .filter(|(_, &xj)| xj != 0)
+                        .map(|(wj, _)| *wj)
+                        .sum();
+                    *s += dot.max(0.0);
+                }
+            }
+            for (o, s) in out.iter_mut().zip(&sums) {
+                *o = (s / n as f64) as f32;
+            }
+            progress(f as u64);
+        });
+    mu
+}
+
+/// Mean allele-count features ([`CountBlock`]) of every haplotype of `matrix`.
+pub fn mean_count_features(matrix: &GenotypeMatrix, block: &CountBlock) -> Vec<f32> {
+    let n = matrix.n_haplotypes();
+    let k = block.thresholds.len();
+    let mut sums = vec![0f64; k];
+    let mut row = vec![0f64; k];
+    for c in haplotype_counts(matrix) {
+        block.features(c as f64, &mut row);
+        for (s, v) in sums.iter_mut().zip(&row) {
+            *s += v;
+        }
+    }
+    sums.iter().map(|s| (s / n as f64) as f32).collect()
+}
+
+/// Alleles carried by each haplotype.
+pub fn haplotype_counts(matrix: &GenotypeMatrix) -> Vec<u64> {
+    (0..matrix.n_haplotypes())
+        .map(|h| matrix.row(h).iter().map(|&v| v as u64).sum())
+        .collect()
+}
+
+/// Allele frequencies, as the identity map computes them.
+fn allele_frequencies(matrix: &GenotypeMatrix) -> Vec<f32> {
+    let n = matrix.n_haplotypes() as f64;
+    matrix
+        .allele_counts()
+        .iter()
+        .map(|&c| (c as f64 / n) as f32)
+        .collect()
+}
+
 /// Accept a group Parquet file.
 fn check_group(matrix: &GenotypeMatrix, path: &Path) -> Result<String, SketchError> {
     let mut groups: Vec<&str> = matrix
@@ -199,8 +309,24 @@ pub fn sketch(
         )))
         }
         (FeatureMap::Identity, _) => 1,
-        (FeatureMap::Relu, r) => r.unwrap_or(DEFAULT_RELU_RESTARTS),
+        (FeatureMap::Relu | FeatureMap::Window, r) => r.unwrap_or(DEFAULT_RELU_RESTARTS),
     };
+    if opts.features == FeatureMap::Identity && opts.identity_block.is_some() {
+        return Err(SketchError::Usage(
+            "--identity-block with identity features: the sketch already is the allele frequencies"
+                .into(),
+        ));
+    }
+    for (flag, w) in [
+        ("--identity-weight", opts.identity_block.unwrap_or(1.0)),
+        ("--count-weight", opts.count_weight),
+    ] {
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(SketchError::Usage(format!(
+                "{flag} {w}: a loss weight is a finite number >= 0"
+            )));
+        }
+    }
     let gm = open_artifact(input, ArtifactKind::Genotypes)?;
     let variants_path = gm.companion(input, "variants")?;
     let vm = open_artifact(&variants_path, ArtifactKind::Variants)?;
@@ -212,24 +338,47 @@ pub fn sketch(
             input.display()
         )));
     }
-    let spec = FeatureSpec::new(opts.features, opts.init, matrix.n_snps(), opts.multiplier)?;
+    let spec = opts.spec(matrix.n_snps()).map_err(|e| match e {
+        ArtifactError::Invalid { message } => {
+            SketchError::Usage(format!("{}: {message}", input.display()))
+        }
+        other => other.into(),
+    })?;
+    let count_block = if opts.count_features > 0 {
+        Some(CountBlock::from_counts(
+            &haplotype_counts(&matrix),
+            opts.count_features,
+        )?)
+    } else {
+        None
+    };
+    // The extra blocks do not depend on W: computed once, appended to every row.
+    let mut extra = Vec::new();
+    if opts.identity_block.is_some() {
+        extra.extend(allele_frequencies(&matrix));
+    }
+    if let Some(block) = &count_block {
+        extra.extend(mean_count_features(&matrix, block));
+    }
+    let row_len = spec.features + extra.len();
     let restart_seeds: Vec<u64> = (0..restarts as u64)
         .map(|r| restart_seed(opts.seed, r))
         .collect();
 
     let total = (restarts * spec.features) as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let mut values = Vec::with_capacity(restarts * spec.features);
+    let mut values = Vec::with_capacity(restarts * row_len);
     for &s in &restart_seeds {
         let tick = |k: u64| {
             let d = done.fetch_add(k, std::sync::atomic::Ordering::Relaxed) + k;
             progress(d, total);
         };
         values.extend(mean_features(&matrix, &spec, s, &tick));
+        values.extend_from_slice(&extra);
     }
     let sketch = Sketch {
         restarts,
-        features: spec.features,
+        features: row_len,
         values,
     };
     let info = SketchInfo {
@@ -238,16 +387,29 @@ pub fn sketch(
         snps: matrix.n_snps() as u64,
         features: opts.features,
         init: opts.init,
-        multiplier: if opts.features == FeatureMap::Identity {
+        // The multiplier only means something for relu features.
+        multiplier: if opts.features != FeatureMap::Relu {
             1
         } else {
             opts.multiplier as u64
         },
-        feature_count: spec.features as u64,
+        feature_count: row_len as u64,
         restarts: restarts as u64,
         seed: opts.seed,
         restart_seeds,
         weight_generator: WEIGHT_GENERATOR.to_string(),
+        window: (spec.map == FeatureMap::Window).then_some(spec.window as u64),
+        stride: (spec.map == FeatureMap::Window).then_some(spec.stride as u64),
+        per_window: (spec.map == FeatureMap::Window).then_some(spec.per_window as u64),
+        identity_block: opts.identity_block.is_some(),
+        identity_weight: opts.identity_block.unwrap_or(1.0),
+        count_features: opts.count_features as u64,
+        count_weight: opts.count_weight,
+        count_thresholds: count_block
+            .as_ref()
+            .map(|b| b.thresholds.clone())
+            .unwrap_or_default(),
+        count_scale: count_block.as_ref().map_or(1.0, |b| b.scale),
     };
 
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
@@ -274,7 +436,7 @@ pub fn sketch(
         .count("haplotypes", matrix.n_haplotypes() as u64)
         .count("snps", matrix.n_snps() as u64);
     manifest.seed = Some(opts.seed);
-    manifest.shape = vec![restarts as u64, spec.features as u64];
+    manifest.shape = vec![restarts as u64, row_len as u64];
     manifest.inputs = vec![
         FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,
         FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
@@ -295,7 +457,7 @@ pub fn sketch(
         haplotypes: matrix.n_haplotypes(),
         snps: matrix.n_snps(),
         restarts,
-        features: spec.features,
+        features: row_len,
         sketch: sketch_path,
     })
 }
@@ -351,6 +513,49 @@ mod tests {
         let counts = gm.allele_counts();
         for j in 0..4 {
             assert_eq!(mu[j], (counts[j] as f64 / 10.0) as f32);
+        }
+    }
+
+    #[test]
+    fn window_sketch_matches_naive_mean() {
+        // 37 SNPs, windows of 8 every 5: the last window is moved to end at SNP 37.
+        let (n, m) = (50, 37);
+        let gm = toy(n, m);
+        let spec = FeatureSpec::windowed(WeightInit::Gaussian, m, 8, 5, 3).unwrap();
+        let starts = spec.window_starts();
+        assert_eq!(*starts.last().unwrap(), 29);
+        let mu = mean_features(&gm, &spec, 5, &|_| {});
+        let w = spec.weight(5);
+        assert_eq!(mu.len(), starts.len() * 3);
+        for (i, &a) in starts.iter().enumerate() {
+            for k in 0..3 {
+                let row = &w[(i * 3 + k) * 8..(i * 3 + k + 1) * 8];
+                let s: f64 = (0..n)
+                    .map(|h| {
+                        (0..8)
+                            .map(|j| row[j] as f64 * gm.row(h)[a + j] as f64)
+                            .sum::<f64>()
+                            .max(0.0)
+                    })
+                    .sum();
+                assert_eq!(mu[i * 3 + k], (s / n as f64) as f32, "window {i} feature {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn count_features_are_means_over_haplotypes() {
+        let gm = toy(40, 30);
+        let counts = haplotype_counts(&gm);
+        let block = CountBlock::from_counts(&counts, 5).unwrap();
+        let mu = mean_count_features(&gm, &block);
+        for (k, t) in block.thresholds.iter().enumerate() {
+            let naive = counts
+                .iter()
+                .map(|&c| ((c as f64 - t) / block.scale).powi(2).ln_1p())
+                .sum::<f64>()
+                / 40.0;
+            assert!((mu[k] as f64 - naive).abs() < 1e-7);
         }
     }
 }

@@ -18,9 +18,34 @@ struct Cli {
     /// Output directory (sketch.npy, variants.parquet, their manifests)
     #[arg(long)]
     out: PathBuf,
-    /// Feature map phi: identity (allele frequencies) or relu (ReLU(W x), W random)
+    /// Feature map phi: identity (allele frequencies), relu (ReLU(W x), W random) or window
+    /// (ReLU features of windows of contiguous SNPs, W block-diagonal)
     #[arg(long, default_value = "relu")]
     features: FeatureMap,
+    /// Window features: SNPs per window
+    #[arg(long, default_value_t = sketch::DEFAULT_WINDOW)]
+    window: usize,
+    /// Window features: SNPs between window starts [default: window / 2]; the last window ends
+    /// at the last SNP
+    #[arg(long)]
+    stride: Option<usize>,
+    /// Window features: ReLU features per window
+    #[arg(long, default_value_t = sketch::DEFAULT_PER_WINDOW)]
+    per_window: usize,
+    /// Append the allele frequencies to every sketch row (a block the trainer matches too)
+    #[arg(long)]
+    identity_block: bool,
+    /// Loss weight of the --identity-block block
+    #[arg(long, default_value_t = 1.0, requires = "identity_block")]
+    identity_weight: f64,
+    /// Append K smooth features log(1 + ((c - t_k) / sd)^2) of each haplotype's allele count c
+    /// (t_k: the group's count quantiles; 0: none), which pin the spread of the number of
+    /// alleles per haplotype
+    #[arg(long, default_value_t = 0)]
+    count_features: usize,
+    /// Loss weight of the --count-features block
+    #[arg(long, default_value_t = 1.0)]
+    count_weight: f64,
     /// D = multiplier x SNPs (relu features)
     #[arg(long, default_value_t = 10)]
     multiplier: usize,
@@ -55,6 +80,12 @@ fn main() -> ExitCode {
         restarts: cli.restarts,
         seed: cli.seed,
         init: cli.init,
+        window: cli.window,
+        stride: cli.stride,
+        per_window: cli.per_window,
+        identity_block: cli.identity_block.then_some(cli.identity_weight),
+        count_features: cli.count_features,
+        count_weight: cli.count_weight,
     };
     let bar = if cli.quiet {
         ProgressBar::hidden()

@@ -80,8 +80,48 @@ pub struct Generator {
     pub params: BTreeMap<String, Tensor>,
     /// Batch-norm running statistics.
     pub buffers: BTreeMap<String, Tensor>,
+    /// SNPs whose output is fixed (--mask-monomorphic), or None.
+    pub mask: Option<OutputMask>,
 }
 
+/// Tensor names of an [`OutputMask`] in model and checkpoint files.
+pub const MASK_FREE: &str = "mask.free";
+pub const MASK_VALUE: &str = "mask.value";
+
+/// Output SNPs fixed to a value: output = x * free + value, where free is 1 for a learnt SNP and
+/// 0 for a fixed one, and value is the fixed allele (0 where free). Part of the model, so the
+/// sampler applies exactly what training saw.
+pub struct OutputMask {
+    pub free: Tensor,
+    pub value: Tensor,
+}
+
+impl OutputMask {
+    /// Fix every SNP whose frequency is exactly 0 or 1 to that allele.
+    pub fn monomorphic(frequencies: &[f32], device: Device) -> OutputMask {
+        let free: Vec<f32> = frequencies
+            .iter()
+            .map(|&f| if f == 0.0 || f == 1.0 { 0.0 } else { 1.0 })
+            .collect();
+        let value: Vec<f32> = frequencies
+            .iter()
+            .map(|&f| if f == 1.0 { 1.0 } else { 0.0 })
+            .collect();
+        OutputMask {
+            free: Tensor::from_slice(&free).to_device(device),
+            value: Tensor::from_slice(&value).to_device(device),
+        }
+    }
+
+    /// Number of fixed SNPs.
+    pub fn fixed(&self) -> u64 {
+        (self.free.numel() as f64 - self.free.sum(Kind::Double).double_value(&[])).round() as u64
+    }
+
+    fn apply(&self, x: &Tensor) -> Tensor {
+        x * &self.free + &self.value
+    }
+}
 fn uniform_tensor(seed: u64, n: usize, bound: f64, dims: &[i64], device: Device) -> Tensor {
     let v: Vec<f32> = (0..n as u64)
         .map(|k| ((2.0 * rng::uniform(seed, k) - 1.0) * bound) as f32)
@@ -132,6 +172,7 @@ impl Generator {
             output,
             params,
             buffers,
+            mask: None,
         }
     }
 
@@ -160,9 +201,13 @@ impl Generator {
     /// Training output: binary (quantizer) or in (0, 1) (sigmoid), differentiable.
     pub fn forward_train(&self, noise: &Tensor) -> Tensor {
         let x = self.logits(noise, true);
-        match self.output {
+        let x = match self.output {
             OutputLayer::Quantizer => quantize(&x),
             OutputLayer::Sigmoid => x.sigmoid(),
+        };
+        match &self.mask {
+            Some(mask) => mask.apply(&x),
+            None => x,
         }
     }
 
@@ -170,24 +215,38 @@ impl Generator {
     pub fn sample(&self, noise: &Tensor) -> Tensor {
         tch::no_grad(|| {
             let x = self.logits(noise, false);
-            match self.output {
+            let bits = match self.output {
                 OutputLayer::Quantizer => x.ge(0.0),
                 OutputLayer::Sigmoid => x.sigmoid().ge(0.5),
+            };
+            match &self.mask {
+                Some(mask) => mask.apply(&bits.to_kind(Kind::Float)).ge(0.5),
+                None => bits,
             }
             .to_kind(Kind::Uint8)
         })
     }
 
-    /// Every parameter and buffer, by name (CPU copies, for saving).
+    /// Every parameter and buffer (and the output mask, if any), by name (CPU copies, for
+    /// saving).
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let mask = self.mask.iter().flat_map(|m| {
+            [
+                (MASK_FREE.to_string(), &m.free),
+                (MASK_VALUE.to_string(), &m.value),
+            ]
+        });
         self.params
             .iter()
             .chain(self.buffers.iter())
-            .map(|(k, v)| (k.clone(), v.detach().to_device(Device::Cpu).contiguous()))
+            .map(|(k, v)| (k.clone(), v))
+            .chain(mask)
+            .map(|(k, v)| (k, v.detach().to_device(Device::Cpu).contiguous()))
             .collect()
     }
 
-    /// Rebuild from named tensors (a model or checkpoint file), checking names and shapes.
+    /// Rebuild from named tensors (a model or checkpoint file), checking names and shapes. The
+    /// output mask is loaded when the file has one (callers check that it should).
     pub fn from_named(
         shape: Shape,
         output: OutputLayer,
@@ -214,6 +273,7 @@ impl Generator {
             output,
             params: BTreeMap::new(),
             buffers: BTreeMap::new(),
+            mask: None,
         };
         for (name, dims) in expect {
             let t = named
@@ -233,6 +293,29 @@ impl Generator {
                 g.params.insert(name.into(), t.set_requires_grad(true));
             } else {
                 g.buffers.insert(name.into(), t);
+            }
+        }
+        match (named.get(MASK_FREE), named.get(MASK_VALUE)) {
+            (None, None) => {}
+            (Some(free), Some(value)) => {
+                for (name, t) in [(MASK_FREE, free), (MASK_VALUE, value)] {
+                    if t.size() != [m] || t.kind() != Kind::Float {
+                        return Err(format!(
+                            "tensor `{name}` is {:?} {:?}, expected f32 [{m}]",
+                            t.kind(),
+                            t.size()
+                        ));
+                    }
+                }
+                g.mask = Some(OutputMask {
+                    free: free.to_device(device).detach().copy(),
+                    value: value.to_device(device).detach().copy(),
+                });
+            }
+            _ => {
+                return Err(format!(
+                    "only one of `{MASK_FREE}` and `{MASK_VALUE}`: the output mask is incomplete"
+                ))
             }
         }
         Ok(g)

@@ -1,6 +1,7 @@
 //! The trainer: a GMMN generator learnt from a sketch alone.
 //!
-//! Loss = mean((mean_b phi_r(G(z_b)) - mu_r)^2) where (W_r, mu_r) is the current restart's pair:
+//! Loss = mean((mean_b phi_r(G(z_b)) - mu_r)^2) where (W_r, mu_r) is the current restart's pair
+//! (plus weight * the same for each extra block of the sketch, [`features::Objective`]):
 //! the trainer moves to the next sketch row every `restart_every` steps and regenerates W_r from
 //! its seed. Adam is written out here (rather than `tch::nn::Optimizer`) so that its moments
 //! are saved in checkpoints and a resumed run continues exactly where it stopped. Noise for step
@@ -19,8 +20,8 @@ use artifact::features::FeatureMap;
 use artifact::{ArtifactError, ArtifactKind, Manifest, OutputSet, Producer, Sketch, SketchInfo};
 use tch::{Device, Kind, Tensor};
 
-use features::FeatureTensor;
-use generator::{Generator, OutputLayer, Shape, PARAMETERS};
+use features::Objective;
+use generator::{Generator, OutputLayer, OutputMask, Shape, PARAMETERS};
 pub use model::{load_model, ModelInfo, MODEL_FILE, VARIANTS_FILE};
 
 pub const LOSS_FILE: &str = "loss.csv";
@@ -105,6 +106,8 @@ pub struct TrainOptions {
     pub stop_after: Option<u64>,
     /// A loss above this multiple of the first step's loss counts as exploding.
     pub explode_factor: f64,
+    /// Fix the SNPs that are monomorphic in the sketch's allele frequencies to their allele.
+    pub mask_monomorphic: bool,
 }
 
 impl Default for TrainOptions {
@@ -125,6 +128,7 @@ impl Default for TrainOptions {
             resume: false,
             stop_after: None,
             explode_factor: 1e4,
+            mask_monomorphic: false,
         }
     }
 }
@@ -299,14 +303,15 @@ fn fused_cpu_update(
 }
 
 /// The loss of one batch of generated haplotypes against sketch row `mu`, with its graph.
-pub fn batch_loss(gen: &Generator, phi: &FeatureTensor, mu: &Tensor, noise: &Tensor) -> Tensor {
+pub fn batch_loss(gen: &Generator, objective: &Objective, mu: &Tensor, noise: &Tensor) -> Tensor {
     let fake = gen.forward_train(noise);
-    (phi.mean_phi(&fake) - mu).square().mean(Kind::Float)
+    objective.loss(&fake, mu)
 }
 
 /// Dense floating-point operations of one training step (multiply-adds count 2): generator
 /// forward 2B(ZH + HM), backward 2BZH (dW1) + 4BHM (dW2, dX); features forward 2BMD and backward
 /// 2BMD (only d fake; W is fixed). Element-wise work is left out: this is the GEMM floor.
+/// `relu` is for a dense W; window features cost 4 B w D (pass `relu` false and add it).
 pub fn step_flops(shape: Shape, batch: i64, features: i64, relu: bool) -> f64 {
     let (b, z, h, m, d) = (
         batch as f64,
@@ -484,9 +489,20 @@ pub fn train(
     }
     let device = opts.device.resolve()?;
     let (sketch, info, sketch_manifest, sketch_path) = read_sketch(sketch_input)?;
+    let mask = if opts.mask_monomorphic {
+        let frequencies = info.allele_frequencies(&sketch)?.ok_or_else(|| {
+            TrainError::Usage(format!(
+                "--mask-monomorphic: {} has no allele frequencies to find monomorphic SNPs in \
+                 (sketch it with --identity-block, or with --features identity)",
+                sketch_path.display()
+            ))
+        })?;
+        Some(OutputMask::monomorphic(frequencies, device))
+    } else {
+        None
+    };
     let variants_path = sketch_manifest.companion(&sketch_path, "variants")?;
     let variants_manifest = artifact::open_artifact(&variants_path, ArtifactKind::Variants)?;
-    let spec = info.spec()?;
     let m = info.snps as i64;
     let shape = Shape {
         latent: opts.latent.unwrap_or(m),
@@ -514,6 +530,21 @@ pub fn train(
             losses: Vec::new(),
         }
     };
+    // A checkpoint carries its mask; the resume key (whose schema is fixed) does not, so check
+    // here that a resumed run keeps --mask-monomorphic as it was.
+    if opts.resume && state.gen.mask.is_some() != opts.mask_monomorphic {
+        return Err(TrainError::Checkpoint {
+            path: checkpoint_dir.join(CHECKPOINT_FILE),
+            message: format!(
+                "was written {} --mask-monomorphic; resume with the same setting",
+                if state.gen.mask.is_some() { "with" } else { "without" }
+            ),
+        });
+    }
+    if !opts.resume {
+        state.gen.mask = mask;
+    }
+    let masked_snps = state.gen.mask.as_ref().map_or(0, |m| m.fixed());
     if state.step >= opts.steps {
         return Err(TrainError::Usage(format!(
             "--resume: the checkpoint is at step {}, not before --steps {}",
@@ -528,7 +559,7 @@ pub fn train(
             (step / opts.restart_every) % info.restarts
         }
     };
-    let mut current: Option<(u64, FeatureTensor, Tensor)> = None;
+    let mut current: Option<(u64, Objective, Tensor)> = None;
     let first_loss = state.losses.first().copied();
     let mut last_checkpoint = if resumed_from > 0 {
         Some(resumed_from)
@@ -541,7 +572,7 @@ pub fn train(
         let step = state.step; // 0-based index of the step being taken
         let r = restart_of(step);
         if current.as_ref().map(|c| c.0) != Some(r) {
-            let phi = FeatureTensor::new(&spec, info.restart_seeds[r as usize], device);
+            let phi = Objective::new(&info, info.restart_seeds[r as usize], device)?;
             let mu = Tensor::from_slice(sketch.row(r as usize)).to_device(device);
             current = Some((r, phi, mu));
         }
@@ -630,6 +661,9 @@ pub fn train(
         resumed_from,
         device: format!("{device:?}").to_lowercase(),
         final_loss: *state.losses.last().expect("at least one step"),
+        blocks: info.blocks()?,
+        mask_monomorphic: opts.mask_monomorphic,
+        masked_snps,
     };
     model::write_model(
         out_dir,
@@ -639,7 +673,7 @@ pub fn train(
         (&sketch_path, &sketch_manifest),
         (&variants_path, &variants_manifest),
         &producer,
-        info.features == FeatureMap::Relu && opts.restart_every > 0 && info.restarts > 1,
+        info.features != FeatureMap::Identity && opts.restart_every > 0 && info.restarts > 1,
         restart_of,
     )?;
     // The run is complete: its checkpoint would only mislead a later --resume.

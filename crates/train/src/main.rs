@@ -47,6 +47,10 @@ struct Cli {
     /// Write a resumable checkpoint (OUT/checkpoint/) every N steps (0: never)
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
+    /// Fix the SNPs whose frequency in the sketch is exactly 0 or 1 to that allele in the
+    /// generator's output (needs allele frequencies in the sketch: gmmn-sketch --identity-block)
+    #[arg(long)]
+    mask_monomorphic: bool,
     /// Continue from OUT/checkpoint/ (same sketch and settings) instead of starting afresh
     #[arg(long)]
     resume: bool,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         checkpoint_every: cli.checkpoint_every,
         resume: cli.resume,
         stop_after: cli.stop_after,
+        mask_monomorphic: cli.mask_monomorphic,
         ..TrainOptions::default()
     };
     let bar = if cli.quiet {

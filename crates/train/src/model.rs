@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use artifact::features::FeatureMap;
 use artifact::plot::{line_chart_png, Series};
-use artifact::{ArtifactError, ArtifactKind, FileRef, Manifest, OutputSet, Producer};
+use artifact::{ArtifactError, ArtifactKind, Block, FileRef, Manifest, OutputSet, Producer};
 use safetensors::tensor::{Dtype, View};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -44,6 +44,16 @@ pub struct ModelInfo {
     pub resumed_from: u64,
     pub device: String,
     pub final_loss: f64,
+    /// The sketch's blocks and their loss weights (one `features` block of weight 1 for the
+    /// paper's loss). Defaults let models written before these fields be read.
+    #[serde(default)]
+    pub blocks: Vec<Block>,
+    /// --mask-monomorphic, and the number of SNPs it fixed (the mask itself is in the model
+    /// file, tensors `mask.free` and `mask.value`).
+    #[serde(default)]
+    pub mask_monomorphic: bool,
+    #[serde(default)]
+    pub masked_snps: u64,
 }
 
 impl ModelInfo {
@@ -262,5 +272,15 @@ pub fn load_model(
                 message,
             }
         })?;
+    let masked = gen.mask.as_ref().map_or(0, |m| m.fixed());
+    if gen.mask.is_some() != info.mask_monomorphic || masked != info.masked_snps {
+        return Err(TrainError::Checkpoint {
+            path: path.clone(),
+            message: format!(
+                "the manifest says mask_monomorphic {} ({} SNPs) but the file's mask fixes {masked}",
+                info.mask_monomorphic, info.masked_snps
+            ),
+        });
+    }
     Ok((gen, info, manifest, path))
 }

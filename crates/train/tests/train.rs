@@ -25,6 +25,7 @@ fn relu_sketch(group: &str, multiplier: usize, restarts: usize, out: &Path) -> P
         restarts: Some(restarts),
         seed: 3,
         init: WeightInit::Gaussian,
+        ..SketchOptions::default()
     };
     make_sketch(group, &opts, out)
 }
@@ -333,4 +334,107 @@ fn copy_dir(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap().flatten() {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
+}
+
+#[test]
+fn window_sketch_with_blocks_matches_the_trainer_and_masked_snps_stay_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SketchOptions {
+        features: FeatureMap::Window,
+        window: 32,
+        stride: Some(20),
+        per_window: 16,
+        restarts: Some(2),
+        seed: 3,
+        identity_block: Some(0.5),
+        count_features: 8,
+        count_weight: 2.0,
+        ..SketchOptions::default()
+    };
+    let sk = make_sketch("EUR", &opts, &dir.path().join("sketch"));
+    let (sketch, info, _, _) = train::read_sketch(&sk).unwrap();
+    let real = read_genotypes_parquet(&shared_1kg_groups().join("EUR.parquet")).unwrap();
+    let x = Tensor::from_slice(real.values())
+        .view([real.n_haplotypes() as i64, real.n_snps() as i64])
+        .to_kind(Kind::Double);
+    for r in 0..2 {
+        let objective =
+            train::features::Objective::new(&info, info.restart_seeds[r], Device::Cpu).unwrap();
+        let mean: Vec<f64> = Vec::try_from(&objective.mean_phi(&x)).unwrap();
+        assert_eq!(mean.len(), sketch.features);
+        let worst = mean
+            .iter()
+            .zip(sketch.row(r))
+            .map(|(a, b)| (a - *b as f64).abs())
+            .fold(0f64, f64::max);
+        assert!(worst <= 1e-6, "restart {r}: off by {worst}");
+    }
+    let frequencies = info.allele_frequencies(&sketch).unwrap().unwrap().to_vec();
+    let fixed: Vec<(usize, u8)> = frequencies
+        .iter()
+        .enumerate()
+        .filter(|(_, &f)| f == 0.0 || f == 1.0)
+        .map(|(j, &f)| (j, f as u8))
+        .collect();
+    assert!(!fixed.is_empty(), "EUR has monomorphic SNPs in the 805-SNP data");
+
+    let model = dir.path().join("model");
+    let topts = TrainOptions {
+        mask_monomorphic: true,
+        ..tiny(20)
+    };
+    train::train(&sk, &model, &topts, &mut |_| {}).unwrap();
+    let (gen, minfo, _, _) = train::load_model(&model, Device::Cpu).unwrap();
+    assert!(minfo.mask_monomorphic);
+    assert_eq!(minfo.masked_snps, fixed.len() as u64);
+    assert_eq!(minfo.blocks, info.blocks().unwrap());
+    assert!(gen.mask.is_some());
+
+    let out = dir.path().join("synthetic");
+    let sopts = sample::SampleOptions {
+        n: 300,
+        seed: 2,
+        device: DeviceChoice::Cpu,
+        prefix: None,
+    };
+    sample::sample(&model, &out, &sopts).unwrap();
+    let fake = read_genotypes_parquet(&out.join("EUR.parquet")).unwrap();
+    for h in 0..fake.n_haplotypes() {
+        for &(j, v) in &fixed {
+            assert_eq!(fake.row(h)[j], v, "haplotype {h} SNP {j}");
+        }
+    }
+
+    // A resumed run must keep the setting; a sketch without frequencies cannot be masked.
+    let stopped = dir.path().join("stopped");
+    let e = train::train(
+        &sk,
+        &stopped,
+        &TrainOptions {
+            stop_after: Some(5),
+            ..topts.clone()
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, TrainError::Stopped(5)));
+    let e = train::train(
+        &sk,
+        &stopped,
+        &TrainOptions {
+            resume: true,
+            mask_monomorphic: false,
+            ..topts.clone()
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--mask-monomorphic"), "{e}");
+
+    let plain = relu_sketch("EUR", 1, 1, &dir.path().join("plain"));
+    let e = train::train(&plain, &dir.path().join("m2"), &topts, &mut |_| {}).unwrap_err();
+    assert!(
+        e.to_string().contains("--mask-monomorphic") && e.to_string().contains("--identity-block"),
+        "{e}"
+    );
 }

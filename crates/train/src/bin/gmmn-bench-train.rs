@@ -10,7 +10,7 @@ use std::time::Instant;
 use artifact::features::{FeatureMap, FeatureSpec, WeightInit};
 use clap::Parser;
 use tch::{Device, Kind, Tensor};
-use train::features::FeatureTensor;
+use train::features::{FeatureTensor, Objective};
 use train::generator::{Generator, OutputLayer, Shape};
 use train::{batch_loss, step_flops, Adam, DeviceChoice};
 
@@ -143,7 +143,7 @@ fn main() {
         tch::manual_seed(1);
         let mut gen = Generator::new(c.shape, OutputLayer::Quantizer, 1, device);
         let mut adam = Adam::new(&gen, 1e-4, 0.5, 0.999);
-        let phi = FeatureTensor::new(&fs, 7, device);
+        let phi = Objective::plain(FeatureTensor::new(&fs, 7, device), fs.features);
         let mu = Tensor::rand([d], (Kind::Float, device)) * 0.1;
         let mut t = 0u64;
         let mut step = || {
