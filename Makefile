@@ -64,75 +64,38 @@ test: setup bcftools
 		$(CARGO) test --locked --workspace --no-fail-fast; \
 	fi
 
-# The CPU configuration of `make reproduce` (the paper's is the binaries' default: H 4096, Z = M,
-# D = 10 M, 10,000 steps, lr 1e-4; ~0.4 s/step on 2 cores for 805 SNPs). Override on the command
-# line, e.g. `make reproduce STEPS=10000 HIDDEN=4096 LATENT= MULTIPLIER=10 LR=1e-4`.
-GROUPS_1KG := EUR AFR EAS SAS
-STEPS ?= 1500
-HIDDEN ?= 1024
-LATENT ?= 128
-MULTIPLIER ?= 4
-RESTARTS ?= 15
-RESTART_EVERY ?= 100
-LR ?= 1e-3
-BATCH ?= 512
-SEED ?= 1
-TRAIN_FLAGS = --steps $(STEPS) --hidden $(HIDDEN) $(if $(LATENT),--latent $(LATENT)) --batch $(BATCH) \
-	--lr $(LR) --restart-every $(RESTART_EVERY) --seed $(SEED) --device auto
+# `make reproduce`: Table I of the paper on the shipped 5k chr22 data (workflows/table1.yaml) and
+# the quickstart on the shipped 1000 Genomes data (workflows/quickstart.yaml), each through
+# `gmmn run` (incremental: a second `make reproduce` only reruns what changed), then an audit of
+# every artifact. The budgets live in the specs; edit them or copy a spec to change a run.
+JOBS ?= 2
+SPECS := table1 quickstart
 
-# The pipeline on the shipped data: ingest, split, then sketch -> train -> sample per group.
 reproduce: build-release
 	@mkdir -p $(OUT)
-	@echo "== 1000 Genomes, 805 SNPs: ingest"
-	$(BIN)/gmmn-ingest $(DATA)/1kg_phase3_805snp.vcf.gz --out $(OUT)/1kg/ingest
-	@echo "== 1000 Genomes: split by super-population"
-	$(BIN)/gmmn-split $(OUT)/1kg/ingest --panel $(DATA)/1kg_phase3.panel --column super_pop \
-		--groups $(subst $(eval) ,$(comma),$(GROUPS_1KG)) --out $(OUT)/1kg/groups
-	@for g in $(GROUPS_1KG); do \
-		n=$$(grep -A3 '^counts:' $(OUT)/1kg/groups/$$g.parquet.meta.yaml | sed -n 's/^  haplotypes: //p'); \
-		echo "== $$g: sketch ($(RESTARTS) restarts, D = $(MULTIPLIER) x M)"; \
-		$(BIN)/gmmn-sketch $(OUT)/1kg/groups/$$g.parquet --out $(OUT)/1kg/$$g/sketch \
-			--multiplier $(MULTIPLIER) --restarts $(RESTARTS) --seed $(SEED); \
-		echo "== $$g: train ($(STEPS) steps)"; \
-		$(BIN)/gmmn-train $(OUT)/1kg/$$g/sketch --out $(OUT)/1kg/$$g/model $(TRAIN_FLAGS); \
-		echo "== $$g: sample $$n haplotypes (as many as the real group)"; \
-		$(BIN)/gmmn-sample $(OUT)/1kg/$$g/model --n $$n --out $(OUT)/1kg/synthetic --seed $(SEED); \
+	@for s in $(SPECS); do \
+		echo "== gmmn run workflows/$$s.yaml --out $(OUT)/$$s --jobs $(JOBS)"; \
+		start=$$(date +%s); \
+		$(BIN)/gmmn run workflows/$$s.yaml --out $(OUT)/$$s --jobs $(JOBS) > $(OUT)/$$s.stdout; \
+		echo "   $$(( $$(date +%s) - start )) s"; \
+		echo "== gmmn audit $(OUT)/$$s"; \
+		$(BIN)/gmmn audit $(OUT)/$$s --no-lineage | tail -n 1; \
 	done
-	@echo "== 1000 Genomes: PCA and ISOMAP fitted on real, real and synthetic projected"
-	$(BIN)/gmmn-project --real $(OUT)/1kg/groups --synthetic $(OUT)/1kg/synthetic \
-		--groups $(subst $(eval) ,$(comma),$(GROUPS_1KG)) --seed $(SEED) --out $(OUT)/1kg/projection
-	@echo "== 1000 Genomes: discriminators, synthetic beside the noise floor and the naive simulator"
-	$(BIN)/gmmn-discriminate --real $(OUT)/1kg/groups --synthetic $(OUT)/1kg/synthetic \
-		--groups $(subst $(eval) ,$(comma),$(GROUPS_1KG)) --baseline holdout,independent \
-		--seed $(SEED) --out $(OUT)/1kg/report
-	@echo "== msprime OutOfAfrica_4J17 chr22, 5,000 SNPs: ingest"
-	$(BIN)/gmmn-ingest $(DATA)/sim_ooa4_chr22_5k.vcf.gz --out $(OUT)/sim5k/ingest
-	@echo "== sim 5k: split by population"
-	$(BIN)/gmmn-split $(OUT)/sim5k/ingest --panel $(DATA)/sim_ooa4_chr22_5k.panel --column pop \
-		--out $(OUT)/sim5k/groups
-	@echo "== sim 5k: discriminators on the noise floor and the naive simulator (its VCF is written)"
-	$(BIN)/gmmn-discriminate --real $(OUT)/sim5k/groups --baseline holdout,independent \
-		--seed $(SEED) --out $(OUT)/sim5k/baselines
-	@echo "== sim 5k: PCA and ISOMAP of the naive simulator's VCF against the real groups"
-	$(BIN)/gmmn-project --real $(OUT)/sim5k/groups --synthetic $(OUT)/sim5k/baselines/independent.vcf.gz \
-		--synthetic-panel $(OUT)/sim5k/baselines/independent.panel.tsv --seed $(SEED) \
-		--out $(OUT)/sim5k/projection-independent
 	@echo
-	@echo "Made (each file has a .meta.yaml manifest beside it):"
-	@find $(OUT) \( -name '*.parquet' -o -name '*.vcf.gz' -o -name '*.safetensors' -o -name '*.png' -o -name 'report.md' \) | sort | sed 's/^  */  /'
+	@echo "== Table I (paper: sigmoid+identity 0.49, quantizer+identity 0.25, ReLU features without restart 0.31, with restarts 0.06)"
+	@cat $(OUT)/table1/table.md
 	@echo
-	@echo "== 1000 Genomes, real vs synthetic ($(OUT)/1kg/report/report.md)"
-	@sed -n '/^| comparison | per side/,/^$$/p' $(OUT)/1kg/report/report.md
-	@echo "== sim 5k baselines ($(OUT)/sim5k/baselines/report.md)"
-	@sed -n '/^| comparison | per side/,/^$$/p' $(OUT)/sim5k/baselines/report.md
-	@echo "Figures: $(OUT)/1kg/projection/{pca,isomap}.png (and per group); Table I (sim 5k GMMNs) is not built yet."
+	@echo "== Quickstart: 1000 Genomes, 805 SNPs"
+	@cat $(OUT)/quickstart/table.md
+	@echo
+	@echo "Lineage of every artifact: $(BIN)/gmmn audit $(OUT)/table1"
 
 bench: build-release
 	bash bench/ingest.sh
 	@echo
 	@echo "== training step: s/step beside the dense floor (each GEMM of the step timed alone)"
 	$(BIN)/gmmn-bench-train --steps 3 \
-		--configs paper:5000:4096:5000:512:10,paper-805snp:805:4096:805:512:10,reproduce-cpu:805:$(HIDDEN):$(or $(LATENT),805):$(BATCH):$(MULTIPLIER)
+		--configs paper:5000:4096:5000:512:10,paper-805snp:805:4096:805:512:10,quickstart:805:1024:128:512:4
 	@echo
 	bash bench/evaluate.sh
 
