@@ -173,10 +173,7 @@ impl FeatureSpec {
             return Vec::new();
         }
         let (m, w, s) = (self.snps, self.window, self.stride);
-        let mut starts: Vec<usize> = (0..)
-            .map(|i| i * s)
-            .take_while(|&a| a + w <= m)
-            .collect();
+        let mut starts: Vec<usize> = (0..).map(|i| i * s).take_while(|&a| a + w <= m).collect();
         if starts.last().is_some_and(|&a| a + w < m) {
             starts.push(m - w);
         }
@@ -201,7 +198,11 @@ impl FeatureSpec {
     /// of W for `seed`. Element (i, j) is value number i * L + j of the seed's stream, whatever
     /// the block. Rows are filled in parallel.
     pub fn fill_weight_rows(&self, seed: u64, row0: usize, out: &mut [f32]) {
-        assert_eq!(out.len() % self.row_len(), 0, "weight block is not whole rows");
+        assert_eq!(
+            out.len() % self.row_len(),
+            0,
+            "weight block is not whole rows"
+        );
         out.par_chunks_mut(self.row_len())
             .enumerate()
             .for_each(|(r, row)| self.fill_row(seed, row0 + r, row));
@@ -209,7 +210,11 @@ impl FeatureSpec {
 
     /// As [`Self::fill_weight_rows`], on the calling thread (for callers already in parallel).
     pub fn fill_weight_rows_serial(&self, seed: u64, row0: usize, out: &mut [f32]) {
-        assert_eq!(out.len() % self.row_len(), 0, "weight block is not whole rows");
+        assert_eq!(
+            out.len() % self.row_len(),
+            0,
+            "weight block is not whole rows"
+        );
         for (r, row) in out.chunks_mut(self.row_len()).enumerate() {
             self.fill_row(seed, row0 + r, row);
         }
@@ -280,7 +285,9 @@ impl CountBlock {
             let hi = (lo + 1).min(n - 1);
             sorted[lo] + frac * (sorted[hi] - sorted[lo])
         };
-        let thresholds = (0..k).map(|i| quantile((i as f64 + 0.5) / k as f64)).collect();
+        let thresholds = (0..k)
+            .map(|i| quantile((i as f64 + 0.5) / k as f64))
+            .collect();
         let mean = sorted.iter().sum::<f64>() / n as f64;
         let var = sorted.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / n as f64;
         // A group whose haplotypes all carry the same count has sd 0; one allele is then the
@@ -362,7 +369,11 @@ mod tests {
             assert_eq!(w[r * 50 + j].to_bits(), want.to_bits());
         }
         let var = w.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / w.len() as f64;
-        assert!((var * 50.0 - 1.0).abs() < 0.05, "variance x w = {}", var * 50.0);
+        assert!(
+            (var * 50.0 - 1.0).abs() < 0.05,
+            "variance x w = {}",
+            var * 50.0
+        );
     }
 
     #[test]

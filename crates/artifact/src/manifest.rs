@@ -305,7 +305,9 @@ fn relative_to(target: &Path, base: &Path) -> Option<PathBuf> {
     Some(rel)
 }
 
-fn now_rfc3339() -> String {
+/// The current time as RFC 3339 UTC seconds, or `SOURCE_DATE_EPOCH` when set (reproducible
+/// builds): the `created` of manifests and ledgers.
+pub fn now_rfc3339() -> String {
     let t = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())

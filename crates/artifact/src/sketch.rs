@@ -320,7 +320,10 @@ mod tests {
     fn blocks_tile_the_row_and_round_trip_through_the_manifest() {
         let info = info();
         let blocks = info.blocks().unwrap();
-        let layout: Vec<_> = blocks.iter().map(|b| (b.kind, b.offset, b.len, b.weight)).collect();
+        let layout: Vec<_> = blocks
+            .iter()
+            .map(|b| (b.kind, b.offset, b.len, b.weight))
+            .collect();
         assert_eq!(
             layout,
             vec![
@@ -336,7 +339,10 @@ mod tests {
         let sk = sketch(19);
         let back = SketchInfo::from_manifest(&m, Path::new("s.npy"), &sk).unwrap();
         assert_eq!(back, info);
-        assert_eq!(back.allele_frequencies(&sk).unwrap().unwrap(), &sk.row(0)[6..16]);
+        assert_eq!(
+            back.allele_frequencies(&sk).unwrap().unwrap(),
+            &sk.row(0)[6..16]
+        );
         assert_eq!(back.count_block().unwrap().thresholds, vec![1.0, 2.0, 3.0]);
 
         // A row that does not fit the blocks, or a count block without its thresholds, is refused.

@@ -22,9 +22,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
-use artifact::{sha256_file, ArtifactError, FileRef, Manifest};
+use artifact::{now_rfc3339, sha256_file, ArtifactError, FileRef, Manifest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -302,15 +301,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
         let _ = d.sync_all();
     }
     Ok(())
-}
-
-fn now_rfc3339() -> String {
-    let t = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
-        .unwrap_or_else(SystemTime::now);
-    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// Why a file could not be hashed.

@@ -295,47 +295,23 @@ impl Runner<'_> {
         let gdir = vdir.join(group);
         let group_file = self.dir().join("groups").join(format!("{group}.parquet"));
 
-        let sketch_params = self.with_seed(variant.sketch.clone());
-        let mut args = vec![
-            Self::path_arg(&group_file),
-            "--out".into(),
-            Self::path_arg(&gdir.join("sketch")),
-        ];
-        args.extend(flags(&sketch_params));
-        let threads = if sketch_params.contains_key("threads") {
-            vec![]
-        } else {
-            self.threads_for_job()
-        };
-        let sketch = Step {
-            id: format!("sketch/{}/{group}", variant.name),
-            stage: "sketch",
-            args,
-            extra_args: threads,
-            outputs: vec![gdir.join("sketch").join("sketch.npy")],
-            params: sketch_params,
-        };
-
-        let train_params = self.with_seed(variant.train.clone());
-        let mut args = vec![
-            Self::path_arg(&gdir.join("sketch")),
-            "--out".into(),
-            Self::path_arg(&gdir.join("model")),
-        ];
-        args.extend(flags(&train_params));
-        let threads = if train_params.contains_key("threads") {
-            vec![]
-        } else {
-            self.threads_for_job()
-        };
-        let train = Step {
-            id: format!("train/{}/{group}", variant.name),
-            stage: "train",
-            args,
-            extra_args: threads,
-            outputs: vec![gdir.join("model").join("model.safetensors")],
-            params: train_params,
-        };
+        let id = |stage: &str| format!("{stage}/{}/{group}", variant.name);
+        let sketch = self.group_step(
+            id("sketch"),
+            "sketch",
+            &group_file,
+            &gdir.join("sketch"),
+            variant.sketch.clone(),
+            "sketch.npy",
+        );
+        let train = self.group_step(
+            id("train"),
+            "train",
+            &gdir.join("sketch"),
+            &gdir.join("model"),
+            variant.train.clone(),
+            "model.safetensors",
+        );
 
         let mut sample_params = self.with_seed(variant.sample.clone());
         if !sample_params.contains_key("n") {
@@ -361,6 +337,35 @@ impl Runner<'_> {
             params: sample_params,
         };
         Ok(vec![sketch, train, sample])
+    }
+
+    /// `gmmn-<stage> INPUT --out DIR [params]` writing DIR/<output>, with --threads for the
+    /// job unless the spec sets it (sketch and train of one variant and group).
+    fn group_step(
+        &self,
+        id: String,
+        stage: &'static str,
+        input: &Path,
+        out: &Path,
+        params: Params,
+        output: &str,
+    ) -> Step {
+        let params = self.with_seed(params);
+        let mut args = vec![Self::path_arg(input), "--out".into(), Self::path_arg(out)];
+        args.extend(flags(&params));
+        let extra_args = if params.contains_key("threads") {
+            vec![]
+        } else {
+            self.threads_for_job()
+        };
+        Step {
+            id,
+            stage,
+            args,
+            extra_args,
+            outputs: vec![out.join(output)],
+            params,
+        }
     }
 
     fn evaluation_args(
