@@ -23,7 +23,7 @@ export PATH := $(VENV)/bin:$(PATH)
 .PHONY: help setup bcftools build build-release test reproduce bench clean
 
 help:
-	@echo "make reproduce   set up, build and run the pipeline on the shipped data (results in $(OUT)/)"
+	@echo "make reproduce   set up, build, run Table I (workflows/table1.yaml) and the quickstart, audit (results in $(OUT)/)"
 	@echo "make test        build and run every test"
 	@echo "make bench       ingest beside bcftools, training step beside its dense floor, evaluation beside its target"
 	@echo "make setup       check the toolchain and fetch dependencies"
