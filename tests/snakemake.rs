@@ -245,10 +245,7 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     // The final table: a row per variant (by label), then the noise floor; train times from the
     // recorded commands.
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
-    let rows: Vec<&str> = table
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| configuration"))
-        .collect();
+    let rows = gmmn_sim::table_rows(&table);
     assert_eq!(rows.len(), 3, "{table}");
     assert!(
         rows[0].starts_with("| quantizer + ReLU features, restarts |"),

@@ -88,10 +88,7 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
     // The table: both variants, the noise floor, printed and written.
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert!(stdout(&first).contains(&table));
-    let rows: Vec<&str> = table
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| configuration"))
-        .collect();
+    let rows = gmmn_sim::table_rows(&table);
     assert_eq!(rows.len(), 3, "{table}");
     assert!(
         rows[0].starts_with("| quantizer + ReLU features, restarts |"),

@@ -175,3 +175,11 @@ pub fn sample_tiny(model: &Path, out: &Path) -> Output {
         ],
     )
 }
+
+/// The data rows of the final table of `gmmn run` / `gmmn table` (table.md), header left out.
+pub fn table_rows(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| configuration"))
+        .collect()
+}

@@ -36,7 +36,7 @@ pub use genotype::{
 };
 pub use hash::{sha256_file, HashingWriter};
 pub use manifest::{
-    manifest_path, now_rfc3339, open_artifact, ArtifactKind, FileRef, Manifest, Producer,
+    manifest_path, now_rfc3339, open_artifact, relative_to, ArtifactKind, FileRef, Manifest, Producer,
     SCHEMA_VERSION,
 };
 pub use output::OutputSet;
@@ -56,6 +56,19 @@ pub fn init_logging(quiet: bool) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+/// `--threads N` of the stages whose parallel work runs on rayon's global pool (sketch,
+/// discriminate): size that pool before any parallel work. `None` leaves rayon's default (all
+/// cores).
+pub fn init_rayon_threads(threads: Option<usize>) -> std::result::Result<(), String> {
+    match threads {
+        None => Ok(()),
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| format!("--threads {t}: {e}")),
+    }
 }
 
 pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;

@@ -288,7 +288,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 
 /// `target` relative to `base` (both absolute). None when they share nothing below the root
 /// (then an absolute path says more than `../../../..`).
-fn relative_to(target: &Path, base: &Path) -> Option<PathBuf> {
+pub fn relative_to(target: &Path, base: &Path) -> Option<PathBuf> {
     let t: Vec<Component> = target.components().collect();
     let b: Vec<Component> = base.components().collect();
     let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();

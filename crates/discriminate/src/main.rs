@@ -68,14 +68,9 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
-    if let Some(t) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-        {
-            eprintln!("gmmn-discriminate: error: --threads {t}: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(e) = artifact::init_rayon_threads(cli.threads) {
+        eprintln!("gmmn-discriminate: error: {e}");
+        return ExitCode::FAILURE;
     }
     let spec = |path: PathBuf, panel: Option<PathBuf>| InputSpec {
         path,

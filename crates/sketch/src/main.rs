@@ -69,10 +69,9 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
-    if let Some(t) = cli.threads {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(t.max(1))
-            .build_global();
+    if let Err(e) = artifact::init_rayon_threads(cli.threads.map(|t| t.max(1))) {
+        eprintln!("gmmn-sketch: error: {e}");
+        return ExitCode::FAILURE;
     }
     let opts = SketchOptions {
         features: cli.features,

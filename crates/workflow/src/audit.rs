@@ -372,28 +372,15 @@ fn node_key(path: &Path) -> PathBuf {
 /// `path` (absolute) as shown to users: relative to `root` (absolute), with `..` where it lies
 /// beside it; absolute when the two share nothing below the file system root.
 fn display_path(path: &Path, root: &Path) -> String {
-    let p: Vec<Component> = path.components().collect();
-    let r: Vec<Component> = root.components().collect();
-    let common = p.iter().zip(&r).take_while(|(a, b)| a == b).count();
-    if common < 2 {
-        return path.display().to_string();
-    }
-    let mut rel = PathBuf::new();
-    for _ in common..r.len() {
-        rel.push("..");
-    }
-    for c in &p[common..] {
-        rel.push(c.as_os_str());
-    }
-    if rel.as_os_str().is_empty() {
-        ".".into()
-    } else {
-        rel.display().to_string()
+    match artifact::relative_to(path, root) {
+        None => path.display().to_string(),
+        Some(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Some(rel) => rel.display().to_string(),
     }
 }
 
 /// A JSON pointer (`/params/steps`, `/inputs/0/sha256`) as `params.steps`, `inputs[0].sha256`.
-fn dotted(pointer: &jsonschema::paths::Location) -> String {
+pub(crate) fn dotted(pointer: &jsonschema::paths::Location) -> String {
     let mut out = String::new();
     for segment in pointer.segments() {
         match segment {

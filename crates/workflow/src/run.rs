@@ -26,7 +26,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -35,7 +35,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::spec::{flags, Params, Spec, STAGES};
+use crate::spec::{flags, scalar, Params, Spec, STAGES};
 use crate::table;
 
 #[derive(Debug, thiserror::Error)]
@@ -122,8 +122,8 @@ struct Runner<'a> {
     /// sha256 of input files, by path, shared by the workers.
     hashes: Mutex<HashMap<PathBuf, String>>,
     timings: Mutex<Timings>,
-    ran: Mutex<usize>,
-    skipped: Mutex<usize>,
+    ran: AtomicUsize,
+    skipped: AtomicUsize,
     failed: AtomicBool,
     progress: ProgressBar,
 }
@@ -145,8 +145,8 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
         opts,
         hashes: Mutex::new(HashMap::new()),
         timings: Mutex::new(HashMap::new()),
-        ran: Mutex::new(0),
-        skipped: Mutex::new(0),
+        ran: AtomicUsize::new(0),
+        skipped: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         progress: ProgressBar::new(0),
     };
@@ -200,8 +200,8 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
     crate::audit::seal(dir)?;
     Ok(RunSummary {
         table,
-        ran: runner.ran.into_inner().expect("no worker panicked"),
-        skipped: runner.skipped.into_inner().expect("no worker panicked"),
+        ran: runner.ran.into_inner(),
+        skipped: runner.skipped.into_inner(),
     })
 }
 
@@ -493,7 +493,7 @@ impl Runner<'_> {
                     .lock()
                     .expect("timings")
                     .insert(step.id.clone(), stamp.seconds);
-                *self.skipped.lock().expect("skipped") += 1;
+                self.skipped.fetch_add(1, Ordering::SeqCst);
                 self.say(format!("  up to date  {}", step.id));
                 self.progress.inc(1);
                 return Ok(());
@@ -561,7 +561,7 @@ impl Runner<'_> {
             .lock()
             .expect("timings")
             .insert(step.id.clone(), seconds);
-        *self.ran.lock().expect("ran") += 1;
+        self.ran.fetch_add(1, Ordering::SeqCst);
         self.say(format!("  ran {seconds:>7.1} s  {}", step.id));
         self.progress.inc(1);
         Ok(())
@@ -675,13 +675,6 @@ fn same_value(have: &Value, want: &Value) -> bool {
             a.iter().map(scalar).collect::<Vec<_>>().join(",") == *b
         }
         _ => have == want,
-    }
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

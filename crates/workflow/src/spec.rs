@@ -245,30 +245,13 @@ fn schema_problems(value: &Value) -> Vec<String> {
     let mut problems: Vec<String> = validator
         .iter_errors(value)
         .map(|e| {
-            let at = key_path(&e.instance_path().to_string());
+            let at = crate::audit::dotted(e.instance_path());
             format!("{}: {}", if at.is_empty() { "(top level)" } else { &at }, e)
         })
         .collect();
     problems.sort();
     problems.dedup();
     problems
-}
-
-/// `/variants/0/train` -> `variants[0].train`.
-fn key_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for part in pointer.split('/').filter(|p| !p.is_empty()) {
-        let part = part.replace("~1", "/").replace("~0", "~");
-        if part.chars().all(|c| c.is_ascii_digit()) {
-            out.push_str(&format!("[{part}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&part);
-        }
-    }
-    out
 }
 
 /// Command-line arguments of a stage's parameters: `--key value`; a list comma-joined; `true` a
@@ -292,7 +275,8 @@ pub fn flags(params: &Params) -> Vec<String> {
     out
 }
 
-fn scalar(v: &Value) -> String {
+/// A parameter value as command-line text (strings unquoted).
+pub(crate) fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
