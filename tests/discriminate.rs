@@ -1,7 +1,7 @@
 //! gmmn-discriminate end to end on the real 1000 Genomes EAS group (small settings): the two
 //! baselines, the independent baseline's VCF read back as "any simulator's output" (which must
-//! reproduce the baseline's numbers exactly), byte-identical reruns, and bad inputs that must fail
-//! cleanly with nothing written.
+//! reproduce the baseline's numbers exactly), the diagnostics and their figures, byte-identical
+//! reruns, and bad inputs that must fail cleanly with nothing written.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -31,6 +31,54 @@ fn comparison<'a>(r: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|c| c["name"] == name)
         .unwrap_or_else(|| panic!("no comparison {name} in {r:#}"))
+}
+
+const FIGURES: [&str; 4] = [
+    "minor_alleles",
+    "ld_decay",
+    "nn_distances",
+    "allele_frequencies",
+];
+
+/// Every figure of `comparison` is in `dir` as PNG and SVG, each with a valid plot manifest that
+/// names report.json, and the report lists them.
+fn check_figures(dir: &Path, r: &Value, comparison_name: &str) {
+    let c = comparison(r, comparison_name);
+    let listed = c["diagnostics"]["figures"].as_array().unwrap();
+    assert_eq!(listed.len(), FIGURES.len());
+    for (f, entry) in FIGURES.iter().zip(listed) {
+        let png = format!("{comparison_name}.{f}.png");
+        let svg = format!("{comparison_name}.{f}.svg");
+        assert_eq!(entry["figure"], *f);
+        assert_eq!(entry["png"], png);
+        assert_eq!(entry["svg"], svg);
+        let m = open_artifact(&dir.join(&png), ArtifactKind::Plot).unwrap();
+        assert_eq!(m.params["comparison"], comparison_name);
+        assert_eq!(m.params["figure"], *f);
+        assert_eq!(m.params["format"], "png");
+        assert!(m
+            .inputs
+            .iter()
+            .any(|i| i.role == "report" && i.path == "report.json"));
+        let bytes = std::fs::read(dir.join(&png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{png}");
+        open_artifact(&dir.join(&svg), ArtifactKind::Plot).unwrap();
+        let text = std::fs::read_to_string(dir.join(&svg)).unwrap();
+        assert!(
+            text.contains("<svg") && text.contains(comparison_name),
+            "{svg}"
+        );
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!("### {comparison_name}\n"))
+            && md.contains(&format!("`{comparison_name}.ld_decay.png`")),
+        "{md}"
+    );
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 fn accuracy(c: &Value, classifier: &str) -> f64 {
@@ -87,6 +135,84 @@ fn baselines_and_a_vcf_from_elsewhere() {
     );
     open_artifact(&base.join("report.md"), ArtifactKind::Report).unwrap();
 
+    // Diagnostics of both baselines, with their figures.
+    check_figures(&base, &r, "holdout");
+    check_figures(&base, &r, "independent");
+    assert!(md.contains("## Diagnostics"), "{md}");
+    let hd = &holdout["diagnostics"];
+    let id = &ind["diagnostics"];
+    assert_eq!(hd["synthetic_side"], "held-out real");
+    assert_eq!(id["synthetic_side"], "independent");
+    // Minor alleles per haplotype: the halves agree; independent SNPs keep the mean (same
+    // frequencies) but not the spread, which LD widens in real haplotypes.
+    let ma = |d: &Value, side: &str, k: &str| num(&d["minor_alleles"][0][side][k]);
+    assert_eq!(hd["minor_alleles"][0]["group"], "EAS");
+    assert!((ma(hd, "real", "mean") / ma(hd, "synthetic", "mean") - 1.0).abs() < 0.1);
+    assert!((ma(id, "real", "mean") / ma(id, "synthetic", "mean") - 1.0).abs() < 0.05);
+    assert!(ma(id, "real", "min") <= ma(id, "real", "mean"));
+    assert!(ma(id, "real", "mean") <= ma(id, "real", "max"));
+    let hist = &id["minor_alleles"][0]["histogram"]["series"];
+    for (k, n) in [(0, 1008u64), (1, 1008)] {
+        let total: u64 = hist[k]["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .sum();
+        assert_eq!(total, n);
+    }
+    // LD decay: the halves have the same LD; independent SNPs have none to speak of.
+    fn first_bin(d: &Value) -> &Value {
+        &d["ld_decay"][0]["bins"][0]
+    }
+    assert_eq!(
+        (first_bin(id)["from"].clone(), first_bin(id)["to"].clone()),
+        (1.into(), 1.into())
+    );
+    let (real_r2, ind_r2) = (
+        num(&first_bin(id)["real_mean_r2"]),
+        num(&first_bin(id)["synthetic_mean_r2"]),
+    );
+    // (The 805 SNPs are spread over the genome: neighbours are far apart, r^2 ~ 0.03.)
+    assert!(
+        real_r2 > 0.01 && ind_r2 < real_r2 / 3.0,
+        "{real_r2} {ind_r2}"
+    );
+    let held = num(&first_bin(hd)["synthetic_mean_r2"]);
+    assert!((held - num(&first_bin(hd)["real_mean_r2"])).abs() < 0.3 * held);
+    // Allele frequencies: drawn at the real ones, so a SNP monomorphic in real stays so.
+    let af = &id["allele_frequency_error"][0];
+    assert_eq!(af["monomorphic_real_polymorphic_synthetic"], 0);
+    assert!(num(&af["mean_abs_error"]) < 0.03, "{af}");
+    assert!(num(&af["max_abs_error"]) >= num(&af["mean_abs_error"]));
+    let worst = &af["max_error_snp"];
+    assert!(
+        (num(&worst["synthetic_af"]) - num(&worst["real_af"])).abs() - num(&af["max_abs_error"])
+            < 1e-12
+    );
+    assert!(worst["pos"].as_u64().unwrap() > 0 && worst["chrom"].as_str().unwrap() != "");
+    // Nearest neighbours: independent haplotypes sit farther from real ones than real ones do
+    // from each other; the holdout halves do not.
+    let nn = |d: &Value, k: &str| num(&d["nearest_neighbours"]["pooled"][k]["median"]);
+    assert!(nn(id, "synthetic_real") > nn(id, "real_real"));
+    assert!(nn(hd, "synthetic_real") < 1.5 * nn(hd, "real_real"));
+    assert_eq!(
+        id["nearest_neighbours"]["groups"][0]["real_real"],
+        id["nearest_neighbours"]["pooled"]["real_real"],
+        "one group: pooled and per-group distances agree"
+    );
+    // The logistic model's 20 SNPs, strongest first.
+    let top = id["logistic_top_snps"]["snps"].as_array().unwrap();
+    assert_eq!(top.len(), 20);
+    for (k, t) in top.iter().enumerate() {
+        assert_eq!(t["rank"], k + 1);
+        assert!(t["index"].as_u64().unwrap() < 805);
+        assert!(t["groups"]["EAS"]["real_af"].is_number());
+    }
+    assert!(top
+        .windows(2)
+        .all(|w| num(&w[0]["coefficient"]).abs() >= num(&w[1]["coefficient"]).abs()));
+
     // The baseline's VCF is any simulator's output: judged as the synthetic side, with the same
     // seed it must give exactly the baseline's numbers.
     let vcf = base.join("independent.vcf.gz");
@@ -110,6 +236,20 @@ fn baselines_and_a_vcf_from_elsewhere() {
     let syn = comparison(&j, "synthetic");
     assert_eq!(syn["classifiers"], ind["classifiers"]);
     assert_eq!(syn["fidelity"], ind["fidelity"]);
+    // ... and the same diagnostics (named for a synthetic side).
+    for key in [
+        "minor_alleles",
+        "ld_decay",
+        "nearest_neighbours",
+        "allele_frequency_error",
+    ] {
+        assert_eq!(syn["diagnostics"][key], ind["diagnostics"][key], "{key}");
+    }
+    assert_eq!(
+        syn["diagnostics"]["logistic_top_snps"]["snps"],
+        ind["diagnostics"]["logistic_top_snps"]["snps"]
+    );
+    check_figures(&judged, &j, "synthetic");
     assert_eq!(j["synthetic"][0], vcf.display().to_string());
 
     // Same inputs and seed: the same bytes.
@@ -126,7 +266,12 @@ fn baselines_and_a_vcf_from_elsewhere() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["report.json", "report.md"] {
+    let mut files = vec!["report.json".to_string(), "report.md".into()];
+    for f in FIGURES {
+        files.push(format!("synthetic.{f}.png"));
+        files.push(format!("synthetic.{f}.svg"));
+    }
+    for f in &files {
         assert_eq!(
             std::fs::read(judged.join(f)).unwrap(),
             std::fs::read(again.join(f)).unwrap(),

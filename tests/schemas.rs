@@ -880,6 +880,38 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
                 "project plot input role unknown",
                 by("project", |v| v["inputs"][0]["role"] = json!("loss")),
             ),
+            (
+                "discriminate comparison unknown",
+                by("discriminate", |v| v["params"]["comparison"] = json!("other")),
+            ),
+            (
+                "discriminate figure unknown",
+                by("discriminate", |v| v["params"]["figure"] = json!("pca")),
+            ),
+            (
+                "discriminate format unknown",
+                by("discriminate", |v| v["params"]["format"] = json!("pdf")),
+            ),
+            (
+                "discriminate plots empty",
+                by("discriminate", |v| v["params"]["plots"] = json!("")),
+            ),
+            (
+                "discriminate plot with a seed",
+                by("discriminate", |v| v["seed"] = json!(1)),
+            ),
+            (
+                "discriminate plot without report input",
+                by("discriminate", |v| drop_role(v, "inputs", "report")),
+            ),
+            (
+                "discriminate plot without real input",
+                by("discriminate", |v| drop_role(v, "inputs", "real")),
+            ),
+            (
+                "discriminate plot input role unknown",
+                by("discriminate", |v| v["inputs"][0]["role"] = json!("coordinates")),
+            ),
         ]),
         "vcf" => m.extend([
             ("shape of one", mu(|v| v["shape"] = json!([805]))),
@@ -1963,7 +1995,10 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
             }
         }
     }
-    for dir in ["baselines", "discriminated"] {
+    for (dir, comparisons) in [
+        ("baselines", &["holdout", "independent"][..]),
+        ("discriminated", &["synthetic", "holdout", "independent"]),
+    ] {
         for file in [
             "report.json",
             "report.md",
@@ -1971,6 +2006,19 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
             "independent.panel.tsv",
         ] {
             expected.push(format!("{dir}/{file}.meta.yaml"));
+        }
+        // The diagnostics' figures of every comparison.
+        for c in comparisons {
+            for figure in [
+                "minor_alleles",
+                "ld_decay",
+                "nn_distances",
+                "allele_frequencies",
+            ] {
+                for ext in ["png", "svg"] {
+                    expected.push(format!("{dir}/{c}.{figure}.{ext}.meta.yaml"));
+                }
+            }
         }
     }
     let manifests = manifests_below(tmp.path());
@@ -1995,6 +2043,8 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
         "discriminated/report.md.meta.yaml",
         "baselines/independent.vcf.gz.meta.yaml",
         "baselines/independent.panel.tsv.meta.yaml",
+        "baselines/holdout.ld_decay.png.meta.yaml",
+        "discriminated/synthetic.allele_frequencies.svg.meta.yaml",
     ];
     let tried = tamper(tmp.path(), &tamper_these);
     assert!(
@@ -2004,7 +2054,7 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
 }
 
 /// What the evaluation stages write of the pipeline's kinds, built in-process: gmmn-project's
-/// figures, gmmn-discriminate's independent-baseline VCF and panel.
+/// and gmmn-discriminate's figures, gmmn-discriminate's independent-baseline VCF and panel.
 #[test]
 fn in_process_evaluation_outputs_validate() {
     let sha = "cd".repeat(32);
@@ -2021,6 +2071,16 @@ fn in_process_evaluation_outputs_validate() {
         .param("plots", "isomap c1 vs c2 of every group")
         .param("format", "svg");
     plot.inputs = vec![file_ref("coordinates", "coordinates.parquet")];
+    let mut diagnostic = Manifest::new(ArtifactKind::Plot, discriminate.clone())
+        .param("comparison", "synthetic")
+        .param("figure", "ld_decay")
+        .param("plots", "mean r^2 by distance in SNPs, within each group")
+        .param("format", "png");
+    diagnostic.inputs = vec![
+        file_ref("report", "report.json"),
+        file_ref("real", "../groups/EAS.parquet"),
+        file_ref("synthetic", "../synthetic/EAS.parquet"),
+    ];
     let mut vcf = Manifest::new(ArtifactKind::Vcf, discriminate.clone())
         .param("baseline", "independent")
         .count("snps", 805)
@@ -2038,7 +2098,7 @@ fn in_process_evaluation_outputs_validate() {
         ];
         m.seed = Some(1);
     }
-    for mut m in [plot, vcf, panel] {
+    for mut m in [plot, diagnostic, vcf, panel] {
         m.sha256 = sha.clone();
         m.bytes = 10;
         let kind = m.kind;

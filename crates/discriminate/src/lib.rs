@@ -4,12 +4,16 @@
 //! baselines that frame every Delta: `holdout` (real against real: the two halves of each group,
 //! the noise floor) and `independent` (SNPs drawn independently at each group's allele
 //! frequencies: the naive simulator, written out as a VCF any tool can read). The report is JSON
-//! plus a Markdown rendering, both with manifests.
+//! plus a Markdown rendering, both with manifests. Each comparison also carries diagnostics of
+//! why the classifiers tell the sides apart ([`diagnostics`]), with figures as PNG and SVG
+//! ([`figures`]) written beside the report.
 //!
 //! The classifiers exploit the binary data: KNN and AATS use bit-packed Hamming distances with
 //! popcount ([`haplotypes::bits`]); logistic regression and the MLP take each haplotype as the
 //! list of its minor alleles ([`sparse`]).
 
+pub mod diagnostics;
+pub mod figures;
 pub mod knn;
 pub mod logistic;
 pub mod metrics;
@@ -299,6 +303,7 @@ pub fn discriminate(
             "synthetic",
             "real vs synthetic",
             &pooled,
+            &variants,
             p,
             &progress,
         )?);
@@ -312,6 +317,7 @@ pub fn discriminate(
                     "holdout",
                     "real vs real (held-out halves): the noise floor",
                     &pooled,
+                    &variants,
                     p,
                     &progress,
                 )?
@@ -338,6 +344,7 @@ pub fn discriminate(
                     "independent",
                     "real vs SNPs drawn independently at each group's allele frequencies: the naive simulator",
                     &pooled,
+                    &variants,
                     p,
                     &progress,
                 )?
@@ -362,6 +369,17 @@ pub fn discriminate(
     };
     let json = serde_json::to_string_pretty(&report).expect("report serialises") + "\n";
     let markdown = report::markdown(&report);
+    // Every data file read, hashed once for all the manifests.
+    let mut inputs = Vec::new();
+    for f in &real_files {
+        inputs.push(FileRef::hashed("real", f, out_dir)?);
+    }
+    if let Some((_, files, _)) = &synthetic {
+        for f in files {
+            inputs.push(FileRef::hashed("synthetic", f, out_dir)?);
+        }
+    }
+    let mut json_manifest = None;
     for (file, text, format) in [
         (REPORT_JSON, json, "json"),
         (REPORT_MD, markdown, "markdown"),
@@ -378,18 +396,51 @@ pub fn discriminate(
         for c in &report.comparisons {
             m = m.param(&format!("delta_{}", c.name), c.delta);
         }
-        hashed_inputs(&mut m, "real", &real_files, out_dir)?;
-        if let Some((_, files, _)) = &synthetic {
-            hashed_inputs(&mut m, "synthetic", files, out_dir)?;
-        }
+        m.inputs = inputs.clone();
         m.shape = vec![report.comparisons.len() as u64];
         m.seed = Some(p.seed);
-        outputs.stage_artifact(&path, m, |w| {
+        let staged = outputs.stage_artifact(&path, m, |w| {
             use std::io::Write;
             w.write_all(text.as_bytes())
                 .map_err(|e| ArtifactError::io(&path, e))
         })?;
+        if format == "json" {
+            json_manifest = Some(staged);
+        }
     }
+    let json_manifest = json_manifest.expect("report.json staged");
+    let started = std::time::Instant::now();
+    let mut written = 0;
+    for c in &report.comparisons {
+        for fig in figures::figures(&c.name, &c.diagnostics)? {
+            for (ext, bytes) in [("png", fig.png.as_slice()), ("svg", fig.svg.as_bytes())] {
+                let path = out_dir.join(format!("{}.{ext}", fig.stem));
+                let mut m = Manifest::new(ArtifactKind::Plot, producer())
+                    .param("comparison", c.name.clone())
+                    .param("figure", fig.figure)
+                    .param("plots", fig.plots.clone())
+                    .param("format", ext);
+                // The report holds the figure's data (but the per-SNP frequencies, read from
+                // the data files like the report itself).
+                m.inputs = vec![FileRef::new(
+                    "report",
+                    &out_dir.join(REPORT_JSON),
+                    json_manifest.sha256.clone(),
+                    out_dir,
+                )?];
+                m.inputs.extend(inputs.iter().cloned());
+                outputs.stage_artifact(&path, m, |w| {
+                    use std::io::Write;
+                    w.write_all(bytes).map_err(|e| ArtifactError::io(&path, e))
+                })?;
+                written += 1;
+            }
+        }
+    }
+    tracing::info!(
+        "{written} diagnostic figures rendered in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     outputs.commit()?;
     Ok(report)
 }

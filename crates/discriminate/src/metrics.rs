@@ -48,18 +48,73 @@ impl SnpColumns {
         &self.bits[j * self.words..(j + 1) * self.words]
     }
 
+    /// ALT allele count of each SNP.
+    pub fn alt_counts(&self) -> Vec<u32> {
+        (0..self.snps())
+            .map(|j| self.column(j).iter().map(|w| w.count_ones()).sum())
+            .collect()
+    }
+
     pub fn snps(&self) -> usize {
         self.bits.len() / self.words.max(1)
     }
 
     /// ALT allele frequency of each SNP.
     pub fn allele_frequencies(&self) -> Vec<f64> {
-        (0..self.snps())
-            .map(|j| {
-                let c: u32 = self.column(j).iter().map(|w| w.count_ones()).sum();
-                c as f64 / self.n as f64
-            })
+        self.alt_counts()
+            .into_iter()
+            .map(|c| c as f64 / self.n as f64)
             .collect()
+    }
+
+    /// LD decay: for each distance d in 1..=max_distance (index d; index 0 unused), the sum of
+    /// r^2 over the pairs (j, j + d) whose SNPs are both polymorphic here, and how many such
+    /// pairs there are. r^2 comes from integer counts, (n c11 - c_j c_k)^2 / (c_j (n - c_j)
+    /// c_k (n - c_k)); blocks of SNPs run in parallel and are summed in block order, so the
+    /// sums do not depend on thread timing.
+    pub fn ld_decay(&self, max_distance: usize) -> Vec<(f64, u64)> {
+        const BLOCK: usize = 64;
+        let counts = self.alt_counts();
+        let (m, n) = (self.snps(), self.n as i64);
+        let poly: Vec<bool> = counts.iter().map(|&c| c > 0 && (c as i64) < n).collect();
+        let blocks: Vec<Vec<(f64, u64)>> = (0..m.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let mut acc = vec![(0.0, 0u64); max_distance + 1];
+                for j in b * BLOCK..m.min((b + 1) * BLOCK) {
+                    if !poly[j] {
+                        continue;
+                    }
+                    let a = self.column(j);
+                    let cj = counts[j] as i64;
+                    let vj = (cj * (n - cj)) as f64;
+                    for k in j + 1..m.min(j + max_distance + 1) {
+                        if !poly[k] {
+                            continue;
+                        }
+                        let both: u32 = a
+                            .iter()
+                            .zip(self.column(k))
+                            .map(|(x, y)| (x & y).count_ones())
+                            .sum();
+                        let ck = counts[k] as i64;
+                        let d = (n * both as i64 - cj * ck) as f64;
+                        let slot = &mut acc[k - j];
+                        slot.0 += d * d / (vj * (ck * (n - ck)) as f64);
+                        slot.1 += 1;
+                    }
+                }
+                acc
+            })
+            .collect();
+        let mut total = vec![(0.0, 0u64); max_distance + 1];
+        for block in blocks {
+            for (t, (s, c)) in total.iter_mut().zip(block) {
+                t.0 += s;
+                t.1 += c;
+            }
+        }
+        total
     }
 
     /// r^2 between SNPs j and j + d for d in 1..max_distance, in a fixed order (j ascending,
@@ -92,24 +147,62 @@ impl SnpColumns {
     }
 }
 
-/// Nearest-neighbour adversarial accuracy (Yelmen et al. 2021) with Hamming distance:
-/// 0.5 * (share of real rows whose nearest other real row is nearer than their nearest synthetic
-/// row + the same for synthetic rows). 0.5 is ideal; 1 means each side keeps to itself
-/// (under-fitting, or mode collapse on the synthetic side); below 0.5, synthetic rows sit on
-/// top of real ones (over-fitting, a privacy risk).
+/// Each row's Hamming distance to its nearest neighbour of each kind: what AATS, the identical
+/// fraction and the nearest-neighbour diagnostics all read, computed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearestDistances {
+    /// Each real row to the nearest other real row.
+    pub real_real: Vec<u32>,
+    /// Each real row to the nearest synthetic row.
+    pub real_synthetic: Vec<u32>,
+    /// Each synthetic row to the nearest other synthetic row.
+    pub synthetic_synthetic: Vec<u32>,
+    /// Each synthetic row to the nearest real row.
+    pub synthetic_real: Vec<u32>,
+}
+
+impl NearestDistances {
+    pub fn compute(real: &PackedHaplotypes, synthetic: &PackedHaplotypes) -> NearestDistances {
+        // A set of one row has no other row: its distance to "the nearest other" is the
+        // largest possible, which no cross distance exceeds.
+        let first = |lists: Vec<Vec<(u32, usize)>>, snps: usize| -> Vec<u32> {
+            lists
+                .into_iter()
+                .map(|l| l.first().map_or(snps as u32 + 1, |&(d, _)| d))
+                .collect()
+        };
+        let m = real.snps;
+        NearestDistances {
+            real_real: first(nearest(real, real, 1, true), m),
+            real_synthetic: first(nearest(real, synthetic, 1, false), m),
+            synthetic_synthetic: first(nearest(synthetic, synthetic, 1, true), m),
+            synthetic_real: first(nearest(synthetic, real, 1, false), m),
+        }
+    }
+
+    /// Nearest-neighbour adversarial accuracy (Yelmen et al. 2021) with Hamming distance:
+    /// 0.5 * (share of real rows whose nearest other real row is nearer than their nearest
+    /// synthetic row + the same for synthetic rows). 0.5 is ideal; 1 means each side keeps to
+    /// itself (under-fitting, or mode collapse on the synthetic side); below 0.5, synthetic rows
+    /// sit on top of real ones (over-fitting, a privacy risk).
+    pub fn adversarial_accuracy(&self) -> f64 {
+        let share = |own: &[u32], other: &[u32]| {
+            own.iter().zip(other).filter(|(o, x)| x > o).count() as f64 / own.len() as f64
+        };
+        0.5 * (share(&self.real_real, &self.real_synthetic)
+            + share(&self.synthetic_synthetic, &self.synthetic_real))
+    }
+
+    /// Share of synthetic rows equal to some real row.
+    pub fn identical_fraction(&self) -> f64 {
+        let n = self.synthetic_real.len();
+        self.synthetic_real.iter().filter(|&&d| d == 0).count() as f64 / n.max(1) as f64
+    }
+}
+
+/// [`NearestDistances::adversarial_accuracy`] of two sets.
 pub fn adversarial_accuracy(real: &PackedHaplotypes, synthetic: &PackedHaplotypes) -> f64 {
-    let tt = nearest(real, real, 1, true);
-    let ts = nearest(real, synthetic, 1, false);
-    let ss = nearest(synthetic, synthetic, 1, true);
-    let st = nearest(synthetic, real, 1, false);
-    let share = |own: &[Vec<(u32, usize)>], other: &[Vec<(u32, usize)>]| {
-        own.iter()
-            .zip(other)
-            .filter(|(o, x)| x[0].0 > o[0].0)
-            .count() as f64
-            / own.len() as f64
-    };
-    0.5 * (share(&tt, &ts) + share(&ss, &st))
+    NearestDistances::compute(real, synthetic).adversarial_accuracy()
 }
 
 /// Share of synthetic rows equal to some real row.

@@ -6,13 +6,15 @@
 use std::collections::BTreeMap;
 
 use artifact::rng::{derive_seed, SeededRng};
+use artifact::Variant;
 use haplotypes::bits::PackedHaplotypes;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::diagnostics::{self as diag, Diagnostics};
 use crate::knn::{self, KnnParams};
 use crate::logistic::{self, LogisticOptions};
-use crate::metrics::{adversarial_accuracy, identical_fraction, pearson, SnpColumns};
+use crate::metrics::{pearson, NearestDistances, SnpColumns};
 use crate::mlp::{self, MlpOptions};
 use crate::sparse::MinorAlleleRows;
 use crate::DiscriminateError;
@@ -151,6 +153,8 @@ pub struct ComparisonResult {
     pub delta: f64,
     pub fidelity: Fidelity,
     pub groups: Vec<GroupResult>,
+    /// Why the classifiers tell the sides apart (see [`crate::diagnostics`]).
+    pub diagnostics: Diagnostics,
     /// Wall time (logged, not in the report: same inputs and seed give the same bytes).
     #[serde(skip)]
     pub seconds: f64,
@@ -161,17 +165,42 @@ pub fn fidelity(
     synthetic: &PackedHaplotypes,
     ld_max_distance: usize,
 ) -> Fidelity {
+    measure(real, synthetic, ld_max_distance).fidelity
+}
+
+/// The fidelity metrics with what they are made of, for the diagnostics to reuse.
+pub struct Measured {
+    pub fidelity: Fidelity,
+    pub real_columns: SnpColumns,
+    pub synthetic_columns: SnpColumns,
+    pub nearest: NearestDistances,
+}
+
+pub fn measure(
+    real: &PackedHaplotypes,
+    synthetic: &PackedHaplotypes,
+    ld_max_distance: usize,
+) -> Measured {
     let (rc, sc) = (
         SnpColumns::from_rows(real),
         SnpColumns::from_rows(synthetic),
     );
     let (r_ld, s_ld) = (rc.ld_r2(ld_max_distance), sc.ld_r2(ld_max_distance));
-    Fidelity {
-        allele_frequency_correlation: pearson(&rc.allele_frequencies(), &sc.allele_frequencies()),
-        ld_r2_correlation: pearson(&r_ld, &s_ld),
-        ld_pairs: r_ld.len(),
-        adversarial_accuracy: adversarial_accuracy(real, synthetic),
-        identical_fraction: identical_fraction(real, synthetic),
+    let nearest = NearestDistances::compute(real, synthetic);
+    Measured {
+        fidelity: Fidelity {
+            allele_frequency_correlation: pearson(
+                &rc.allele_frequencies(),
+                &sc.allele_frequencies(),
+            ),
+            ld_r2_correlation: pearson(&r_ld, &s_ld),
+            ld_pairs: r_ld.len(),
+            adversarial_accuracy: nearest.adversarial_accuracy(),
+            identical_fraction: nearest.identical_fraction(),
+        },
+        real_columns: rc,
+        synthetic_columns: sc,
+        nearest,
     }
 }
 
@@ -199,11 +228,12 @@ pub fn split_rows(n: usize, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<u
 /// The smallest pooled set the protocol can run on: each side needs this many haplotypes.
 pub const MIN_PER_SIDE: usize = 20;
 
-/// Run the protocol on `pooled`.
+/// Run the protocol on `pooled` (genotyped at `variants`, for the diagnostics' SNP names).
 pub fn run(
     name: &str,
     description: &str,
     pooled: &Pooled,
+    variants: &[Variant],
     opts: &ProtocolOptions,
     progress: &indicatif::ProgressBar,
 ) -> Result<ComparisonResult, DiscriminateError> {
@@ -262,7 +292,9 @@ pub fn run(
         .flat_map(|s| (0..CLASSIFIERS.len()).map(move |c| (s, c)))
         .collect();
     // Each task is independent and seeded, so the results do not depend on thread timing.
-    let outcomes: Vec<(Vec<u8>, serde_json::Value)> = tasks
+    // Each outcome: test predictions, what was chosen, and the logistic model's weights.
+    type Outcome = (Vec<u8>, serde_json::Value, Option<Vec<f64>>);
+    let outcomes: Vec<Outcome> = tasks
         .par_iter()
         .map(|&(s, c)| {
             let (train, test) = &splits[s];
@@ -274,7 +306,7 @@ pub fn run(
                     let detail = serde_json::json!({
                         "iterations": model.iterations, "converged": model.converged
                     });
-                    (pred, detail)
+                    (pred, detail, Some(model.weights))
                 }
                 1 => {
                     let (best, scores): (KnnParams, Vec<f64>) =
@@ -285,7 +317,7 @@ pub fn run(
                         "n_neighbours": best.n_neighbours, "weights": best.weights, "p": best.p,
                         "cv_balanced_accuracy": best_score
                     });
-                    (pred, detail)
+                    (pred, detail, None)
                 }
                 _ => {
                     let seed = derive_seed(opts.seed, 200 + s as u64);
@@ -295,7 +327,7 @@ pub fn run(
                         "epochs": model.epochs, "best_epoch": model.best_epoch,
                         "validation_accuracy": model.best_validation_accuracy
                     });
-                    (pred, detail)
+                    (pred, detail, None)
                 }
             };
             progress.inc(1);
@@ -308,7 +340,7 @@ pub fn run(
         let mut per_split = Vec::new();
         let mut group_acc = vec![0.0; pooled.group_names.len()];
         for (s, (_, test)) in splits.iter().enumerate() {
-            let (pred, detail) = &outcomes[s * CLASSIFIERS.len() + c];
+            let (pred, detail, _) = &outcomes[s * CLASSIFIERS.len() + c];
             let hits: Vec<bool> = test
                 .iter()
                 .zip(pred)
@@ -347,8 +379,11 @@ pub fn run(
     let syn = pooled
         .packed
         .select(&pooled.rows_where(|i| pooled.labels[i] == 1));
-    let pooled_fidelity = fidelity(&real, &syn, opts.ld_max_distance);
+    let pooled_measured = measure(&real, &syn, opts.ld_max_distance);
+    let mut diagnostics_seconds = 0.0;
+    let ld_decay_max = diag::ld_decay_max_distance(opts.ld_max_distance, pooled.packed.snps);
     let mut groups = Vec::new();
+    let mut parts = Vec::new();
     for (g, gname) in pooled.group_names.iter().enumerate() {
         let r = pooled
             .packed
@@ -359,24 +394,95 @@ pub fn run(
         if r.n == 0 {
             continue;
         }
+        let measured = measure(&r, &s, opts.ld_max_distance);
+        let t = std::time::Instant::now();
+        parts.push(diag::group_parts(
+            gname,
+            &r,
+            &s,
+            (&measured.real_columns, &measured.synthetic_columns),
+            &measured.nearest,
+            ld_decay_max,
+            variants,
+        ));
+        diagnostics_seconds += t.elapsed().as_secs_f64();
         groups.push(GroupResult {
             group: gname.clone(),
             haplotypes_per_side: r.n,
-            fidelity: fidelity(&r, &s, opts.ld_max_distance),
+            fidelity: measured.fidelity,
             accuracy: classifiers
                 .iter()
                 .map(|c| (c.name.clone(), c.per_group[gname]))
                 .collect(),
         });
     }
+    let t = std::time::Instant::now();
+    let lr_weights: Vec<Vec<f64>> = (0..opts.splits)
+        .filter_map(|s| outcomes[s * CLASSIFIERS.len()].2.clone())
+        .collect();
+    let pooled_af = (
+        pooled_measured.real_columns.allele_frequencies(),
+        pooled_measured.synthetic_columns.allele_frequencies(),
+    );
+    let top = diag::top_logistic_snps(&lr_weights, &sparse, variants, diag::TOP_SNPS, |j| {
+        let per_group = parts
+            .iter()
+            .map(|p| {
+                let f = &p.frequencies;
+                let gf = diag::GroupFrequencies {
+                    real_af: f.real[j],
+                    synthetic_af: f.synthetic[j],
+                };
+                (f.group.clone(), gf)
+            })
+            .collect();
+        ((pooled_af.0[j], pooled_af.1[j]), per_group)
+    });
+    let diagnostics = Diagnostics {
+        synthetic_side: diag::side_label(name).to_string(),
+        figures: diag::FIGURES
+            .iter()
+            .map(|f| {
+                let stem = diag::figure_stem(name, f);
+                diag::FigureFiles {
+                    figure: f.to_string(),
+                    png: format!("{stem}.png"),
+                    svg: format!("{stem}.svg"),
+                }
+            })
+            .collect(),
+        ld_decay_max_distance: ld_decay_max,
+        nearest_neighbours: diag::NearestNeighbours {
+            pooled: diag::NearestSummaries::of(&pooled_measured.nearest),
+            histogram: diag::nearest_histogram(&pooled_measured.nearest),
+            groups: parts.iter().map(|p| p.nearest.clone()).collect(),
+        },
+        logistic_top_snps: diag::LogisticTop {
+            method: format!(
+                "the coefficients of the logistic regressions the protocol fitted, averaged over its {} split(s); \
+                 the coefficient of the ALT allele (positive: the ALT allele points to the {} side); \
+                 allele frequencies over the pooled, balanced haplotypes and within each group",
+                lr_weights.len(),
+                diag::side_label(name)
+            ),
+            snps: top,
+        },
+        minor_alleles: parts.iter().map(|p| p.minor_alleles.clone()).collect(),
+        ld_decay: parts.iter().map(|p| p.ld_decay.clone()).collect(),
+        allele_frequency_error: parts.iter().map(|p| p.af_error.clone()).collect(),
+        allele_frequencies: parts.into_iter().map(|p| p.frequencies).collect(),
+    };
+    diagnostics_seconds += t.elapsed().as_secs_f64();
+    tracing::info!("{name}: diagnostics computed in {diagnostics_seconds:.2} s");
     Ok(ComparisonResult {
         name: name.to_string(),
         description: description.to_string(),
         haplotypes_per_side: per_side,
         classifiers,
         delta,
-        fidelity: pooled_fidelity,
+        fidelity: pooled_measured.fidelity,
         groups,
+        diagnostics,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::diagnostics::{DistanceSummary, Summary, AF_ERROR_THRESHOLD};
 use crate::protocol::{ComparisonResult, Fidelity};
 use crate::Report;
 
@@ -123,7 +124,169 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    let _ = writeln!(s, "\n## Diagnostics\n");
+    let _ = writeln!(
+        s,
+        "Why the classifiers tell the sides apart. The second side of a comparison is named as such: synthetic, \
+         held-out real (holdout: the other half of the real haplotypes) or independent (the naive simulator). Minor alleles are those minor in the group's real \
+         haplotypes; LD decay is the mean r^2 of SNP pairs both polymorphic on that side, within each group; \
+         nearest-neighbour distances are Hamming distances (SNPs that differ), pooled over the groups as for AATS. \
+         Figures (PNG and SVG) are beside this report; their data are under `diagnostics` in report.json."
+    );
+    for c in &r.comparisons {
+        diagnostics(&mut s, c);
+    }
     s
+}
+
+fn count_summary(x: &Summary) -> String {
+    format!("{:.1} ± {:.1} [{}, {}]", x.mean, x.sd, x.min, x.max)
+}
+
+fn distance_summary(x: &DistanceSummary) -> String {
+    format!("{:.1} / {:.1}", x.mean, x.median)
+}
+
+fn r2(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
+}
+
+fn diagnostics(s: &mut String, c: &ComparisonResult) {
+    let d = &c.diagnostics;
+    let side = &d.synthetic_side;
+    let _ = writeln!(s, "\n### {}\n", c.name);
+    let files: Vec<String> = d
+        .figures
+        .iter()
+        .map(|f| format!("`{}` (`{}`)", f.png, f.svg))
+        .collect();
+    let _ = writeln!(s, "Figures: {}.\n", files.join(", "));
+
+    let _ = writeln!(s, "Minor alleles per haplotype (mean ± sd [min, max]):\n");
+    let _ = writeln!(s, "| group | real | {side} |");
+    let _ = writeln!(s, "|---|---|---|");
+    for g in &d.minor_alleles {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            g.group,
+            count_summary(&g.real),
+            count_summary(&g.synthetic)
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\nLD decay, mean r^2 by distance in SNPs (real / {side}):\n"
+    );
+    let mut header = String::from("| distance |");
+    let mut rule = String::from("|---|");
+    for g in &d.ld_decay {
+        header.push_str(&format!(" {} |", g.group));
+        rule.push_str("---|");
+    }
+    let _ = writeln!(s, "{header}\n{rule}");
+    let bins = d.ld_decay.first().map_or(0, |g| g.bins.len());
+    for b in 0..bins {
+        let first = &d.ld_decay[0].bins[b];
+        let mut row = if first.from == first.to {
+            format!("| {} |", first.from)
+        } else {
+            format!("| {}-{} |", first.from, first.to)
+        };
+        for g in &d.ld_decay {
+            let bin = &g.bins[b];
+            row.push_str(&format!(
+                " {} / {} |",
+                r2(bin.real_mean_r2),
+                r2(bin.synthetic_mean_r2)
+            ));
+        }
+        let _ = writeln!(s, "{row}");
+    }
+
+    let nn = &d.nearest_neighbours;
+    let _ = writeln!(
+        s,
+        "\nNearest-neighbour Hamming distance (mean / median): real to nearest other real, {side} to nearest other {side}, \
+         {side} to nearest real, real to nearest {side}:\n"
+    );
+    let _ = writeln!(
+        s,
+        "| group | real-real | {side}-{side} | {side}-real | real-{side} |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    let row = |s: &mut String, name: &str, x: &crate::diagnostics::NearestSummaries| {
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} |",
+            distance_summary(&x.real_real),
+            distance_summary(&x.synthetic_synthetic),
+            distance_summary(&x.synthetic_real),
+            distance_summary(&x.real_synthetic)
+        );
+    };
+    row(s, "all (pooled)", &nn.pooled);
+    for g in &nn.groups {
+        row(s, &g.group, &g.distances);
+    }
+
+    let _ = writeln!(
+        s,
+        "\nAllele-frequency error ({side} AF - real AF, per SNP within each group):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| group | mean abs error | max abs error | at SNP (index, id, position: real AF -> {side} AF) | SNPs over {AF_ERROR_THRESHOLD} | monomorphic in real, polymorphic in {side} | polymorphic in real, monomorphic in {side} |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---:|");
+    for g in &d.allele_frequency_error {
+        let v = &g.max_error_snp;
+        let _ = writeln!(
+            s,
+            "| {} | {:.4} | {:.3} | {}, {}, {}:{}: {:.3} -> {:.3} | {} | {} | {} |",
+            g.group,
+            g.mean_abs_error,
+            g.max_abs_error,
+            v.index,
+            v.id,
+            v.chrom,
+            v.pos,
+            v.real_af,
+            v.synthetic_af,
+            g.snps_over_0_05,
+            g.monomorphic_real_polymorphic_synthetic,
+            g.polymorphic_real_monomorphic_synthetic
+        );
+    }
+
+    let top = &d.logistic_top_snps;
+    let _ = writeln!(
+        s,
+        "\nThe {} SNPs with the largest logistic-regression coefficients: {}.\n",
+        top.snps.len(),
+        top.method
+    );
+    let _ = writeln!(
+        s,
+        "| rank | index | id | position | coefficient (sd over splits) | real AF | {side} AF |"
+    );
+    let _ = writeln!(s, "|---:|---:|---|---|---:|---:|---:|");
+    for t in &top.snps {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {}:{} | {:.3} ({:.3}) | {:.3} | {:.3} |",
+            t.rank,
+            t.snp.index,
+            t.snp.id,
+            t.snp.chrom,
+            t.snp.pos,
+            t.coefficient,
+            t.coefficient_sd,
+            t.snp.real_af,
+            t.snp.synthetic_af
+        );
+    }
 }
 
 /// The headline table only (what the binary prints).

@@ -13,6 +13,8 @@ use haplotypes::bits::{for_each_set_bit, PackedHaplotypes};
 #[derive(Debug, Clone)]
 pub struct MinorAlleleRows {
     pub snps: usize,
+    /// Bit j set: SNP j was recoded (its ALT allele is the majority one).
+    flip: Vec<u64>,
     offsets: Vec<usize>,
     indices: Vec<u32>,
 }
@@ -44,9 +46,15 @@ impl MinorAlleleRows {
         }
         MinorAlleleRows {
             snps: p.snps,
+            flip,
             offsets,
             indices,
         }
+    }
+
+    /// Whether SNP j is recoded: a model weight on it is minus the weight of its ALT allele.
+    pub fn is_flipped(&self, j: usize) -> bool {
+        self.flip[j / 64] >> (j % 64) & 1 == 1
     }
 
     pub fn row(&self, i: usize) -> &[u32] {
@@ -78,6 +86,10 @@ mod tests {
         assert_eq!(s.row(1), &[1]);
         assert_eq!(s.row(2), &[2]);
         assert_eq!(s.row(3), &[0]);
+        assert_eq!(
+            (0..3).map(|j| s.is_flipped(j)).collect::<Vec<_>>(),
+            [true, false, false]
+        );
         assert!((s.density() - 4.0 / 12.0).abs() < 1e-12);
     }
 }
