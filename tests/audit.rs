@@ -238,7 +238,8 @@ fn audit_passes_on_a_sealed_tree_and_prints_its_lineage() {
     let o = gmmn(&["audit", "--seal"], &tree);
     assert_eq!(o.code, 0, "{}", o.all);
     let manifests = manifests_below(&tree);
-    assert_eq!(manifests.len(), 22, "{manifests:?}");
+    // 22, and the 16 diagnostics figures of the synthetic and holdout comparisons.
+    assert_eq!(manifests.len(), 38, "{manifests:?}");
     let ledger: serde_json::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(tree.join("ledger.yaml")).unwrap())
             .unwrap();
@@ -271,7 +272,7 @@ fn audit_passes_on_a_sealed_tree_and_prints_its_lineage() {
     let o = gmmn(&["audit"], &tree);
     assert_eq!(o.code, 0, "{}", o.all);
     assert!(
-        o.stdout.contains("ledger: 22 manifest(s) sealed"),
+        o.stdout.contains("ledger: 38 manifest(s) sealed"),
         "{}",
         o.all
     );
@@ -317,6 +318,16 @@ fn audit_passes_on_a_sealed_tree_and_prints_its_lineage() {
         "{lineage}"
     );
     assert!(lineage.lines().count() < 40, "not compact:\n{lineage}");
+    // The diagnostics' figures hang below report.json, their one input.
+    let below_report = lineage
+        .split_once(" reports/report.json [report]\n")
+        .map(|(_, rest)| rest.lines().next().unwrap_or_default())
+        .unwrap_or_default();
+    assert!(
+        below_report.contains("reports/{holdout.allele_frequencies.png")
+            && below_report.ends_with("[plot x16]"),
+        "{lineage}"
+    );
 
     let o = gmmn(&["audit", "--no-lineage"], &tree);
     assert_eq!(o.code, 0, "{}", o.all);

@@ -905,10 +905,6 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
                 by("discriminate", |v| drop_role(v, "inputs", "report")),
             ),
             (
-                "discriminate plot without real input",
-                by("discriminate", |v| drop_role(v, "inputs", "real")),
-            ),
-            (
                 "discriminate plot input role unknown",
                 by("discriminate", |v| v["inputs"][0]["role"] = json!("coordinates")),
             ),
@@ -2076,11 +2072,7 @@ fn in_process_evaluation_outputs_validate() {
         .param("figure", "ld_decay")
         .param("plots", "mean r^2 by distance in SNPs, within each group")
         .param("format", "png");
-    diagnostic.inputs = vec![
-        file_ref("report", "report.json"),
-        file_ref("real", "../groups/EAS.parquet"),
-        file_ref("synthetic", "../synthetic/EAS.parquet"),
-    ];
+    diagnostic.inputs = vec![file_ref("report", "report.json")];
     let mut vcf = Manifest::new(ArtifactKind::Vcf, discriminate.clone())
         .param("baseline", "independent")
         .count("snps", 805)

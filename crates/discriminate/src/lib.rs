@@ -420,15 +420,15 @@ pub fn discriminate(
                     .param("figure", fig.figure)
                     .param("plots", fig.plots.clone())
                     .param("format", ext);
-                // The report holds the figure's data (but the per-SNP frequencies, read from
-                // the data files like the report itself).
+                // The figure is drawn from what the report was computed from; report.json holds
+                // its data (all but the per-SNP frequencies) and its manifest names the data
+                // files, so the report is the figure's one input (and its parent in the lineage).
                 m.inputs = vec![FileRef::new(
                     "report",
                     &out_dir.join(REPORT_JSON),
                     json_manifest.sha256.clone(),
                     out_dir,
                 )?];
-                m.inputs.extend(inputs.iter().cloned());
                 outputs.stage_artifact(&path, m, |w| {
                     use std::io::Write;
                     w.write_all(bytes).map_err(|e| ArtifactError::io(&path, e))
