@@ -136,6 +136,16 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     }
     data("baselines/report.json".into());
     data("baselines/report.md".into());
+    let figures = [
+        "minor_alleles",
+        "ld_decay",
+        "nn_distances",
+        "allele_frequencies",
+    ];
+    for f in figures {
+        data(format!("baselines/holdout.{f}.png"));
+        data(format!("baselines/holdout.{f}.svg"));
+    }
     for v in variants {
         for g in groups {
             data(format!("{v}/{g}/sketch/sketch.npy"));
@@ -160,6 +170,10 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
         }
         data(format!("{v}/report/report.json"));
         data(format!("{v}/report/report.md"));
+        for f in figures {
+            data(format!("{v}/report/synthetic.{f}.png"));
+            data(format!("{v}/report/synthetic.{f}.svg"));
+        }
     }
     data("table.md".into());
     data("table.json".into());

@@ -66,7 +66,11 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         "relu/projection/coordinates.parquet",
         "relu/projection/pca.png",
         "identity/report/report.json",
+        "identity/report/synthetic.ld_decay.png",
+        "relu/report/synthetic.allele_frequencies.svg",
         "baselines/report.json",
+        "baselines/holdout.minor_alleles.png",
+        "baselines/holdout.nn_distances.svg",
         "table.md",
         "table.json",
     ] {
@@ -128,6 +132,22 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         "{}",
         stdout(&again)
     );
+
+    // A lost diagnostics figure reruns its gmmn-discriminate step, and that step only.
+    std::fs::remove_file(out.join("relu/report/synthetic.nn_distances.png")).unwrap();
+    let refigured = run_spec(&spec, &out, &[]);
+    assert!(refigured.status.success(), "{}", stderr(&refigured));
+    assert!(
+        ran(&refigured, "discriminate/relu"),
+        "{}",
+        stderr(&refigured)
+    );
+    assert!(
+        stdout(&refigured).contains(&format!("1 steps ran, {} up to date", steps - 1)),
+        "{}",
+        stdout(&refigured)
+    );
+    assert!(out.join("relu/report/synthetic.nn_distances.png").is_file());
 
     // A changed training parameter of one variant reruns that variant's training onwards.
     let spec2 = tiny_spec(tmp.path(), |t| {

@@ -6,10 +6,11 @@
 //! DIR/ingest/{genotypes,variants}.parquet
 //! DIR/groups/<G>.parquet
 //! DIR/baselines/report.{json,md}             noise floor and naive simulator
+//! DIR/baselines/<baseline>.<figure>.{png,svg} their diagnostics' figures
 //! DIR/<variant>/<G>/sketch/sketch.npy
 //! DIR/<variant>/<G>/model/model.safetensors
 //! DIR/<variant>/synthetic/<G>.{parquet,vcf.gz}
-//! DIR/<variant>/projection/, DIR/<variant>/report/
+//! DIR/<variant>/projection/, DIR/<variant>/report/ (report.{json,md}, synthetic.<figure>.{png,svg})
 //! DIR/table.{md,json}                       the final table (see [`crate::table`])
 //! DIR/ledger.yaml                          sha256 of every manifest ([`crate::audit::seal`])
 //! DIR/logs/<step>.log                       each subprocess's output
@@ -398,7 +399,7 @@ impl Runner<'_> {
             stage: "discriminate",
             args,
             extra_args: vec![],
-            outputs: vec![out.join("report.json"), out.join("report.md")],
+            outputs: discriminate_outputs(&out, &self.spec.baselines),
             params,
         }
     }
@@ -430,7 +431,7 @@ impl Runner<'_> {
             stage: "discriminate",
             args,
             extra_args: vec![],
-            outputs: vec![out.join("report.json"), out.join("report.md")],
+            outputs: discriminate_outputs(&out, &["synthetic".to_string()]),
             params,
         }
     }
@@ -620,6 +621,29 @@ impl Runner<'_> {
         }
         Some(stamp)
     }
+}
+
+/// The diagnostics' figures gmmn-discriminate writes per comparison, `<comparison>.<figure>.png`
+/// and `.svg` (as `discriminate::diagnostics::FIGURES`).
+pub const DISCRIMINATE_FIGURES: [&str; 4] = [
+    "minor_alleles",
+    "ld_decay",
+    "nn_distances",
+    "allele_frequencies",
+];
+
+/// What gmmn-discriminate writes into `out` for `comparisons` (`synthetic`, or the baselines):
+/// the report and each comparison's figures.
+fn discriminate_outputs(out: &Path, comparisons: &[String]) -> Vec<PathBuf> {
+    let mut files = vec![out.join("report.json"), out.join("report.md")];
+    for c in comparisons {
+        for f in DISCRIMINATE_FIGURES {
+            for ext in ["png", "svg"] {
+                files.push(out.join(format!("{c}.{f}.{ext}")));
+            }
+        }
+    }
+    files
 }
 
 /// The groups gmmn-split wrote into `DIR/groups`, from its manifests (every group file records
