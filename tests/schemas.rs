@@ -882,7 +882,9 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             ),
             (
                 "discriminate comparison unknown",
-                by("discriminate", |v| v["params"]["comparison"] = json!("other")),
+                by("discriminate", |v| {
+                    v["params"]["comparison"] = json!("other")
+                }),
             ),
             (
                 "discriminate figure unknown",
@@ -906,7 +908,9 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             ),
             (
                 "discriminate plot input role unknown",
-                by("discriminate", |v| v["inputs"][0]["role"] = json!("coordinates")),
+                by("discriminate", |v| {
+                    v["inputs"][0]["role"] = json!("coordinates")
+                }),
             ),
         ]),
         "vcf" => m.extend([
