@@ -11,8 +11,10 @@ use haplotypes::InputSpec;
 
 /// Tell synthetic haplotypes from real ones with logistic regression, k-nearest neighbours and a
 /// multi-layer perceptron (the paper's protocol), report Delta, allele-frequency and LD
-/// correlations, nearest-neighbour adversarial accuracy and exact copies; beside it the noise
-/// floor (holdout) and the naive simulator (independent).
+/// correlations, nearest-neighbour adversarial accuracy and exact copies, and diagnostics with
+/// figures (minor alleles per haplotype, LD decay, nearest-neighbour distances, allele-frequency
+/// error, the logistic model's strongest SNPs); beside it the noise floor (holdout) and the naive
+/// simulator (independent).
 ///
 /// Inputs: genotype Parquet (a file, or a directory of per-group files such as gmmn-split's or
 /// gmmn-sample's output) or a VCF with a panel (any simulator's output).
@@ -42,7 +44,8 @@ struct Cli {
     /// frequencies, the naive simulator; its VCF is written too)
     #[arg(long, value_delimiter = ',')]
     baseline: Vec<Baseline>,
-    /// Output directory: report.json, report.md (and independent.vcf.gz + panel)
+    /// Output directory: report.json, report.md, each comparison's diagnostics figures
+    /// (<comparison>.<figure>.png and .svg) (and independent.vcf.gz + panel)
     #[arg(long)]
     out: PathBuf,
     /// Random train/test splits
