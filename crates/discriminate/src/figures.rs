@@ -143,7 +143,18 @@ pub fn figures(comparison: &str, d: &Diagnostics) -> Result<Vec<Figure>, Artifac
             [at(|b| b.real_mean_r2), at(|b| b.synthetic_mean_r2)]
         })
         .collect();
-    let series = group_series(&labels, &points);
+    let mut series = group_series(&labels, &points);
+    let finite = |s: &Series| s.points.iter().any(|p| p.1.is_finite());
+    let none = [(1.0, 0.0)];
+    if !series.iter().any(finite) {
+        // Not one pair of SNPs polymorphic on either side (a single SNP, or all monomorphic):
+        // an empty chart that says so, rather than no report at all.
+        series = vec![Series {
+            label: "no pair of polymorphic SNPs",
+            points: &none,
+            color: GREY,
+        }];
+    }
     out.push(render(
         figure_stem(comparison, "ld_decay"),
         "ld_decay",
@@ -242,4 +253,89 @@ pub fn figures(comparison: &str, d: &Diagnostics) -> Result<Vec<Figure>, Artifac
         &series,
     )?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{self, Pooled, ProtocolOptions, Side};
+    use artifact::Variant;
+    use haplotypes::bits::PackedHaplotypes;
+
+    /// Diagnostics of `real` against `synthetic` rows (one group) through the whole protocol.
+    fn diagnostics(real: &[u8], synthetic: &[u8], m: usize) -> Diagnostics {
+        let side = |v: &[u8]| {
+            let packed = PackedHaplotypes::from_rows(v, m);
+            let groups = vec![0; packed.n];
+            Side { packed, groups }
+        };
+        let names = vec!["A".to_string()];
+        let pooled = Pooled::balance(&side(real), &side(synthetic), &names, 1);
+        let variants: Vec<Variant> = (0..m)
+            .map(|j| Variant {
+                chrom: "1".into(),
+                pos: 100 + j as u64,
+                id: format!("rs{j}"),
+                reference: "A".into(),
+                alternate: "C".into(),
+            })
+            .collect();
+        let opts = ProtocolOptions {
+            splits: 1,
+            ..Default::default()
+        };
+        let progress = indicatif::ProgressBar::hidden();
+        protocol::run("synthetic", "test", &pooled, &variants, &opts, &progress)
+            .unwrap()
+            .diagnostics
+    }
+
+    #[test]
+    fn every_figure_renders_deterministically() {
+        let m = 12;
+        let rows = |n: usize, salt: usize| -> Vec<u8> {
+            (0..n * m)
+                .map(|k| ((k * 31 + salt + k / m * 7) % 5 < 2) as u8)
+                .collect()
+        };
+        let d = diagnostics(&rows(40, 0), &rows(40, 3), m);
+        let figs = figures("synthetic", &d).unwrap();
+        let stems: Vec<&str> = figs.iter().map(|f| f.stem.as_str()).collect();
+        assert_eq!(
+            stems,
+            [
+                "synthetic.minor_alleles",
+                "synthetic.ld_decay",
+                "synthetic.nn_distances",
+                "synthetic.allele_frequencies"
+            ]
+        );
+        for (f, listed) in figs.iter().zip(&d.figures) {
+            assert_eq!(f.figure, listed.figure);
+            assert_eq!(format!("{}.png", f.stem), listed.png);
+            assert!(f.png.starts_with(b"\x89PNG\r\n\x1a\n"));
+            assert!(f.svg.contains("<svg") && !f.plots.is_empty());
+        }
+        let again = figures("synthetic", &d).unwrap();
+        assert!(figs
+            .iter()
+            .zip(&again)
+            .all(|(a, b)| a.png == b.png && a.svg == b.svg));
+    }
+
+    #[test]
+    fn a_single_snp_has_no_ld_and_still_draws() {
+        let real: Vec<u8> = (0..30).map(|i| (i % 3 == 0) as u8).collect();
+        let syn: Vec<u8> = (0..30).map(|i| (i % 2 == 0) as u8).collect();
+        let d = diagnostics(&real, &syn, 1);
+        assert_eq!(d.ld_decay_max_distance, 1);
+        assert_eq!(d.ld_decay[0].bins.len(), 1);
+        assert_eq!(d.ld_decay[0].bins[0].real_mean_r2, None);
+        assert_eq!(d.logistic_top_snps.snps.len(), 1);
+        let figs = figures("synthetic", &d).unwrap();
+        // Drawn (a lone grey point: a chart with one series has no legend) instead of failing.
+        assert_eq!(figs[1].figure, "ld_decay");
+        assert!(figs[1].png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(figs[1].svg.contains("synthetic: LD decay"));
+    }
 }
