@@ -107,7 +107,7 @@ fn schemas_are_valid_draft_2020_12_and_compile() {
 /// this package cannot name (it does not depend on gmmn-train).
 fn model_params() -> Value {
     json!({
-        "group": "EUR", "snps": 3, "latent": 2, "hidden": 8, "output": "sigmoid",
+        "group": "EUR", "snps": 3, "latent": 2, "hidden": 8, "local_blocks": 1, "output": "sigmoid",
         "features": "identity", "feature_count": 3, "restarts": 1, "restart_every": 0,
         "batch": 2, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "steps": 1, "seed": 7,
         "quantizer_k": 10.0, "quantizer_t": 0.1, "checkpoint_every": 0, "resumed_from": 0,

@@ -1,5 +1,12 @@
 //! The generator: Linear(Z -> H) -> ReLU -> BatchNorm1d(H) -> Linear(H -> M) -> output layer.
 //!
+//! With `local_blocks` K > 1 (`--local-blocks`; the paper's dense generator is K = 1) the SNPs
+//! are cut into K contiguous blocks and both linear layers become block-diagonal: block k's SNPs
+//! are driven only by its own Z/K noise coordinates and H/K hidden units. Real haplotypes at
+//! distant SNPs are nearly independent (LD is local), but a dense generator ties every SNP to the
+//! same hidden units and creates long-range correlations that no sketch of local features sees:
+//! measured, the spread of allele counts per haplotype was 5x the real one.
+//!
 //! Written with plain tensors rather than `tch::nn` modules so that every parameter and buffer
 //! has a stable name (for safetensors checkpoints) and initialisation is seeded by our own
 //! portable RNG, independent of libtorch's generator and device.
@@ -60,6 +67,86 @@ pub struct Shape {
     pub latent: i64,
     pub hidden: i64,
     pub snps: i64,
+    /// Block-diagonal generator with this many SNP blocks (1: the paper's dense one).
+    pub blocks: i64,
+}
+
+impl Shape {
+    /// The paper's dense generator.
+    pub fn dense(latent: i64, hidden: i64, snps: i64) -> Shape {
+        Shape {
+            latent,
+            hidden,
+            snps,
+            blocks: 1,
+        }
+    }
+
+    /// Why this shape cannot be built, if it cannot: blocks must divide Z and H, and leave every
+    /// block at least one SNP.
+    pub fn check(&self) -> Result<(), String> {
+        let k = self.blocks;
+        if k < 1 {
+            return Err("--local-blocks must be at least 1".into());
+        }
+        if k > 1 && (self.latent % k != 0 || self.hidden % k != 0) {
+            return Err(format!(
+                "--local-blocks {k} must divide --latent ({}) and --hidden ({})",
+                self.latent, self.hidden
+            ));
+        }
+        if k > self.snps {
+            return Err(format!(
+                "--local-blocks {k} is more than the {} SNPs",
+                self.snps
+            ));
+        }
+        Ok(())
+    }
+
+    /// Block k covers SNPs bounds[k]..bounds[k + 1] (as even as integers allow).
+    pub fn block_bounds(&self) -> Vec<i64> {
+        (0..=self.blocks)
+            .map(|k| k * self.snps / self.blocks)
+            .collect()
+    }
+
+    /// Padded SNPs per block: every block's output is computed at this width.
+    fn block_width(&self) -> i64 {
+        self.block_bounds()
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Parameter and buffer shapes, in [`PARAMETERS`] then [`BUFFERS`] order.
+    fn tensor_dims(&self) -> [(&'static str, Vec<i64>); 8] {
+        let (z, h, m, k) = (self.latent, self.hidden, self.snps, self.blocks);
+        if k == 1 {
+            return [
+                ("l1.weight", vec![h, z]),
+                ("l1.bias", vec![h]),
+                ("bn.weight", vec![h]),
+                ("bn.bias", vec![h]),
+                ("l2.weight", vec![m, h]),
+                ("l2.bias", vec![m]),
+                ("bn.running_mean", vec![h]),
+                ("bn.running_var", vec![h]),
+            ];
+        }
+        let (zk, hk, mk) = (z / k, h / k, self.block_width());
+        [
+            ("l1.weight", vec![k, zk, hk]),
+            ("l1.bias", vec![k, 1, hk]),
+            ("bn.weight", vec![h]),
+            ("bn.bias", vec![h]),
+            ("l2.weight", vec![k, hk, mk]),
+            ("l2.bias", vec![k, 1, mk]),
+            ("bn.running_mean", vec![h]),
+            ("bn.running_var", vec![h]),
+        ]
+    }
 }
 
 /// Parameter names, in the fixed order used for the optimiser and for files.
@@ -133,34 +220,32 @@ impl Generator {
     /// PyTorch's default initialisation (Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
     /// and bias; BatchNorm: weight 1, bias 0), drawn from `seed` by the portable RNG.
     pub fn new(shape: Shape, output: OutputLayer, seed: u64, device: Device) -> Generator {
-        let Shape {
-            latent: z,
-            hidden: h,
-            snps: m,
-        } = shape;
         let opts = (Kind::Float, device);
-        let b1 = 1.0 / (z as f64).sqrt();
-        let b2 = 1.0 / (h as f64).sqrt();
+        let h = shape.hidden;
+        // fan_in of a block's units: its own Z/K noise coordinates and H/K hidden units.
+        let b1 = 1.0 / ((shape.latent / shape.blocks) as f64).sqrt();
+        let b2 = 1.0 / ((shape.hidden / shape.blocks) as f64).sqrt();
         let s = |i| rng::derive_seed(seed, i);
         let mut params = BTreeMap::new();
-        params.insert(
-            "l1.weight".into(),
-            uniform_tensor(s(1), (h * z) as usize, b1, &[h, z], device),
-        );
-        params.insert(
-            "l1.bias".into(),
-            uniform_tensor(s(2), h as usize, b1, &[h], device),
-        );
-        params.insert("bn.weight".into(), Tensor::ones([h], opts));
-        params.insert("bn.bias".into(), Tensor::zeros([h], opts));
-        params.insert(
-            "l2.weight".into(),
-            uniform_tensor(s(3), (m * h) as usize, b2, &[m, h], device),
-        );
-        params.insert(
-            "l2.bias".into(),
-            uniform_tensor(s(4), m as usize, b2, &[m], device),
-        );
+        for (i, (name, dims)) in shape.tensor_dims().into_iter().take(6).enumerate() {
+            let n = dims.iter().product::<i64>() as usize;
+            let t = match name {
+                "bn.weight" => Tensor::ones(dims.as_slice(), opts),
+                "bn.bias" => Tensor::zeros(dims.as_slice(), opts),
+                // Seeds 1..4 for l1.weight, l1.bias, l2.weight, l2.bias as before blocks existed,
+                // so the dense generator is initialised bit for bit as it always was.
+                _ => {
+                    let (k, bound) = match i {
+                        0 => (1, b1),
+                        1 => (2, b1),
+                        4 => (3, b2),
+                        _ => (4, b2),
+                    };
+                    uniform_tensor(s(k), n, bound, &dims, device)
+                }
+            };
+            params.insert(name.to_string(), t);
+        }
         for p in params.values_mut() {
             let _ = p.requires_grad_(true);
         }
@@ -182,9 +267,21 @@ impl Generator {
 
     /// Pre-output activations (B x M). `train`: batch statistics (and running-stat updates).
     pub fn logits(&self, noise: &Tensor, train: bool) -> Tensor {
-        let h = noise
-            .linear(self.p("l1.weight"), Some(self.p("l1.bias")))
-            .relu();
+        let k = self.shape.blocks;
+        let batch = noise.size()[0];
+        let h = if k == 1 {
+            noise.linear(self.p("l1.weight"), Some(self.p("l1.bias")))
+        } else {
+            // B x Z -> K x B x Z/K, one matmul per block: K x B x H/K -> B x H.
+            noise
+                .view([batch, k, -1])
+                .transpose(0, 1)
+                .bmm(self.p("l1.weight"))
+                .g_add(self.p("l1.bias"))
+                .transpose(0, 1)
+                .reshape([batch, self.shape.hidden])
+        }
+        .relu();
         let h = h.batch_norm(
             Some(self.p("bn.weight")),
             Some(self.p("bn.bias")),
@@ -195,7 +292,30 @@ impl Generator {
             BATCH_NORM_EPS,
             false,
         );
-        h.linear(self.p("l2.weight"), Some(self.p("l2.bias")))
+        if k == 1 {
+            return h.linear(self.p("l2.weight"), Some(self.p("l2.bias")));
+        }
+        // K x B x H/K -> K x B x width -> B x (K width), then drop each block's padding.
+        let padded = h
+            .view([batch, k, -1])
+            .transpose(0, 1)
+            .bmm(self.p("l2.weight"))
+            .g_add(self.p("l2.bias"))
+            .transpose(0, 1)
+            .reshape([batch, -1]);
+        padded.index_select(1, &self.block_index(padded.device()))
+    }
+
+    /// Columns of the padded block output that are real SNPs, in SNP order.
+    fn block_index(&self, device: Device) -> Tensor {
+        let width = self.shape.block_width();
+        let bounds = self.shape.block_bounds();
+        let index: Vec<i64> = bounds
+            .windows(2)
+            .enumerate()
+            .flat_map(|(k, w)| (0..w[1] - w[0]).map(move |j| k as i64 * width + j))
+            .collect();
+        Tensor::from_slice(&index).to_device(device)
     }
 
     /// Training output: binary (quantizer) or in (0, 1) (sigmoid), differentiable.
@@ -253,21 +373,9 @@ impl Generator {
         named: &BTreeMap<String, Tensor>,
         device: Device,
     ) -> Result<Generator, String> {
-        let Shape {
-            latent: z,
-            hidden: h,
-            snps: m,
-        } = shape;
-        let expect: [(&str, Vec<i64>); 8] = [
-            ("l1.weight", vec![h, z]),
-            ("l1.bias", vec![h]),
-            ("bn.weight", vec![h]),
-            ("bn.bias", vec![h]),
-            ("l2.weight", vec![m, h]),
-            ("l2.bias", vec![m]),
-            ("bn.running_mean", vec![h]),
-            ("bn.running_var", vec![h]),
-        ];
+        shape.check()?;
+        let m = shape.snps;
+        let expect = shape.tensor_dims();
         let mut g = Generator {
             shape,
             output,
@@ -353,11 +461,7 @@ mod tests {
     #[test]
     fn shapes_and_binary_samples() {
         let g = Generator::new(
-            Shape {
-                latent: 3,
-                hidden: 8,
-                snps: 5,
-            },
+Shape::dense(3, 8, 5),
             OutputLayer::Quantizer,
             1,
             Device::Cpu,
@@ -370,15 +474,58 @@ mod tests {
         let back = Generator::from_named(g.shape, g.output, &named, Device::Cpu).unwrap();
         assert!(back.params["l2.weight"].equal(&g.params["l2.weight"].detach()));
         let bad = Generator::from_named(
-            Shape {
-                latent: 4,
-                hidden: 8,
-                snps: 5,
-            },
+Shape::dense(4, 8, 5),
             g.output,
             &named,
             Device::Cpu,
         );
         assert!(bad.err().unwrap().contains("l1.weight"));
+    }
+
+    #[test]
+    fn block_diagonal_generator_keeps_blocks_independent() {
+        // 7 SNPs in 3 blocks: 0..2, 2..4, 4..7 (padded width 3).
+        let shape = Shape {
+            latent: 6,
+            hidden: 9,
+            snps: 7,
+            blocks: 3,
+        };
+        assert_eq!(shape.block_bounds(), vec![0, 2, 4, 7]);
+        let g = Generator::new(shape, OutputLayer::Quantizer, 5, Device::Cpu);
+        assert_eq!(g.params["l1.weight"].size(), vec![3, 2, 3]);
+        assert_eq!(g.params["l2.weight"].size(), vec![3, 3, 3]);
+        let z = Tensor::randn([4, 6], (Kind::Float, Device::Cpu));
+        let base = g.logits(&z, false);
+        assert_eq!(base.size(), vec![4, 7]);
+        // Changing block 1's noise (coordinates 2, 3) moves only SNPs 2 and 3.
+        let z2 = z.copy();
+        let _ = z2.narrow(1, 2, 2).fill_(5.0);
+        let moved = g.logits(&z2, false);
+        let diff: Vec<f32> = Vec::try_from(
+            (moved - &base)
+                .abs()
+                .amax([0].as_slice(), false)
+                .to_kind(Kind::Float),
+        )
+        .unwrap();
+        for (j, d) in diff.iter().enumerate() {
+            assert_eq!(*d > 0.0, (2..4).contains(&j), "SNP {j} moved by {d}");
+        }
+        // Saved and rebuilt, the same logits.
+        let named: BTreeMap<_, _> = g.named_tensors().into_iter().collect();
+        let back = Generator::from_named(shape, g.output, &named, Device::Cpu).unwrap();
+        assert!(back.logits(&z, false).equal(&base));
+        // Dense names with block shapes are refused by shape, not misread.
+        let dense = Generator::from_named(Shape::dense(6, 9, 7), g.output, &named, Device::Cpu);
+        assert!(dense.err().unwrap().contains("l1.weight"));
+        for bad in [(4, 9), (6, 8)] {
+            let s = Shape {
+                latent: bad.0,
+                hidden: bad.1,
+                ..shape
+            };
+            assert!(s.check().unwrap_err().contains("must divide"));
+        }
     }
 }

@@ -108,6 +108,8 @@ pub struct TrainOptions {
     pub explode_factor: f64,
     /// Fix the SNPs that are monomorphic in the sketch's allele frequencies to their allele.
     pub mask_monomorphic: bool,
+    /// Block-diagonal generator with this many contiguous SNP blocks (1: the paper's dense one).
+    pub local_blocks: i64,
 }
 
 impl Default for TrainOptions {
@@ -129,6 +131,7 @@ impl Default for TrainOptions {
             stop_after: None,
             explode_factor: 1e4,
             mask_monomorphic: false,
+            local_blocks: 1,
         }
     }
 }
@@ -320,7 +323,9 @@ pub fn step_flops(shape: Shape, batch: i64, features: i64, relu: bool) -> f64 {
         shape.snps as f64,
         features as f64,
     );
-    let generator = 2.0 * b * (z * h + h * m) + 2.0 * b * z * h + 4.0 * b * h * m;
+    // A block-diagonal generator does 1/K of the dense products.
+    let k = shape.blocks as f64;
+    let generator = (2.0 * b * (z * h + h * m) + 2.0 * b * z * h + 4.0 * b * h * m) / k;
     let feats = if relu { 4.0 * b * m * d } else { 0.0 };
     generator + feats
 }
@@ -338,6 +343,7 @@ fn resume_key(
         "latent": shape.latent,
         "hidden": shape.hidden,
         "snps": shape.snps,
+        "local_blocks": shape.blocks,
         "output": opts.output.as_str(),
         "batch": opts.batch,
         "restart_every": opts.restart_every,
@@ -508,7 +514,9 @@ pub fn train(
         latent: opts.latent.unwrap_or(m),
         hidden: opts.hidden,
         snps: m,
+        blocks: opts.local_blocks,
     };
+    shape.check().map_err(TrainError::Usage)?;
     let key = resume_key(&info, &sketch_manifest.sha256, shape, opts);
     let producer = Producer::new("train", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let checkpoint_dir = out_dir.join(CHECKPOINT_DIR);
@@ -644,6 +652,7 @@ pub fn train(
         snps: m,
         latent: shape.latent,
         hidden: shape.hidden,
+        local_blocks: shape.blocks,
         output: opts.output,
         features: info.features,
         feature_count: info.feature_count,

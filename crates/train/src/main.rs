@@ -51,6 +51,12 @@ struct Cli {
     /// generator's output (needs allele frequencies in the sketch: gmmn-sketch --identity-block)
     #[arg(long)]
     mask_monomorphic: bool,
+    /// Cut the SNPs into K contiguous blocks and make the generator block-diagonal: each block
+    /// gets its own Z/K noise coordinates and H/K hidden units, so distant SNPs vary
+    /// independently as in real haplotypes (1: the paper's dense generator; K must divide
+    /// --latent and --hidden)
+    #[arg(long, default_value_t = 1)]
+    local_blocks: i64,
     /// Continue from OUT/checkpoint/ (same sketch and settings) instead of starting afresh
     #[arg(long)]
     resume: bool,
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
         resume: cli.resume,
         stop_after: cli.stop_after,
         mask_monomorphic: cli.mask_monomorphic,
+        local_blocks: cli.local_blocks,
         ..TrainOptions::default()
     };
     let bar = if cli.quiet {

@@ -27,6 +27,10 @@ pub struct ModelInfo {
     pub snps: i64,
     pub latent: i64,
     pub hidden: i64,
+    /// --local-blocks: SNP blocks of the block-diagonal generator (1: the paper's dense one;
+    /// the default lets models written before this field be read).
+    #[serde(default = "one")]
+    pub local_blocks: i64,
     pub output: OutputLayer,
     pub features: FeatureMap,
     pub feature_count: u64,
@@ -62,8 +66,13 @@ impl ModelInfo {
             latent: self.latent,
             hidden: self.hidden,
             snps: self.snps,
+            blocks: self.local_blocks,
         }
     }
+}
+
+fn one() -> i64 {
+    1
 }
 
 struct Blob {

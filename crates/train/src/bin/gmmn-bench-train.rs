@@ -50,11 +50,7 @@ fn parse(s: &str) -> Result<Config, String> {
     };
     Ok(Config {
         name: f[0].to_string(),
-        shape: Shape {
-            snps: n(1)?,
-            hidden: n(2)?,
-            latent: n(3)?,
-        },
+        shape: Shape::dense(n(3)?, n(2)?, n(1)?),
         batch: n(4)?,
         multiplier: n(5)? as usize,
     })
@@ -131,6 +127,7 @@ fn main() {
             snps: m,
             hidden: h,
             latent: z,
+            ..
         } = c.shape;
         let fs = FeatureSpec::new(
             FeatureMap::Relu,
