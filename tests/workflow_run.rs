@@ -275,3 +275,20 @@ fn bad_specs_and_failing_stages_are_reported() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("relu, identity"));
 }
+
+/// Every shipped spec passes `gmmn check` (schema, variants, input files), so a spec edited for a
+/// new row cannot break `make reproduce` unnoticed.
+#[test]
+fn every_shipped_spec_is_valid() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo_root().join("workflows")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let o = gmmn(&[&"check", &path]);
+            assert!(o.status.success(), "{}: {}", path.display(), stderr(&o));
+            assert!(stdout(&o).contains("valid"), "{}", stdout(&o));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} specs found");
+}
