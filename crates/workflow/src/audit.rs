@@ -451,6 +451,29 @@ impl Schemas {
     }
 }
 
+/// Whether the manifest at `manifest_path` validates against its kind's schema as this build
+/// knows it. `gmmn run` and `gmmn table` reuse an output only when it does, so a tree written by
+/// an older version (a field added since) is brought up to date instead of failing the audit.
+pub fn manifest_conforms(manifest_path: &Path) -> bool {
+    static SCHEMAS: std::sync::OnceLock<std::sync::Mutex<Schemas>> = std::sync::OnceLock::new();
+    let Some(instance) = std::fs::read_to_string(manifest_path)
+        .ok()
+        .and_then(|t| serde_yaml_ng::from_str::<Value>(&t).ok())
+    else {
+        return false;
+    };
+    let Some(kind) = instance.get("kind").and_then(Value::as_str) else {
+        return false;
+    };
+    let mut schemas = SCHEMAS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    schemas
+        .violations(kind, &instance)
+        .is_ok_and(|v| v.is_empty())
+}
+
 /// Every `*.meta.yaml` below `dir`, relative to it, sorted; hidden entries (`.gmmn/`, temporary
 /// files of an interrupted write) are skipped, and symbolic links to directories not followed.
 fn find_manifests(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {

@@ -17,8 +17,9 @@
 //! DIR/.gmmn/<step>.json                     the command that made each step's outputs
 //! ```
 //!
-//! A step is skipped when every output exists with a manifest whose sha256 is that of the file,
-//! every input its manifest records still has the recorded sha256, the manifest's params agree
+//! A step is skipped when every output exists with a manifest that validates against its kind's
+//! schema (a tree from an older version is brought up to date) and whose sha256 is that of the
+//! file, every input its manifest records still has the recorded sha256, the manifest's params agree
 //! with the spec's, and the step's command line is the one recorded when it ran. Otherwise it
 //! runs, and so does everything whose inputs it changed (their recorded input hashes no longer
 //! match). Stages are deterministic given their seeds, so a rerun that writes the same bytes
@@ -598,6 +599,9 @@ impl Runner<'_> {
         }
         for output in &step.outputs {
             let manifest = Manifest::read_for(output).ok()?;
+            if !crate::audit::manifest_conforms(&artifact::manifest_path(output)) {
+                return None;
+            }
             if self.hash(output)? != manifest.sha256 {
                 return None;
             }
