@@ -20,10 +20,11 @@ export LIBTORCH_USE_PYTORCH := 1
 export VIRTUAL_ENV := $(VENV)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help setup bcftools build build-release test reproduce bench clean
+.PHONY: help setup bcftools build build-release test reproduce quality bench clean
 
 help:
 	@echo "make reproduce   set up, build, run Table I (workflows/table1.yaml) and the quickstart, audit (results in $(OUT)/)"
+	@echo "make quality     the ablation of docs/quality.md (table1.yaml + quality.yaml) and its figures in docs/figures/"
 	@echo "make test        build and run every test"
 	@echo "make bench       ingest beside bcftools, training step beside its dense floor, evaluation beside its target"
 	@echo "make setup       check the toolchain and fetch dependencies"
@@ -89,6 +90,23 @@ reproduce: build-release
 	@cat $(OUT)/quickstart/table.md
 	@echo
 	@echo "Lineage of every artifact: $(BIN)/gmmn audit $(OUT)/table1"
+
+# `make quality`: the ablation of docs/quality.md (workflows/table1.yaml and quality.yaml) and
+# the diagnostics figures of the paper's configuration and the best, copied into docs/figures/.
+QUALITY_FIGURES := minor_alleles ld_decay nn_distances allele_frequencies
+
+quality: build-release
+	@mkdir -p $(OUT) docs/figures
+	@for s in table1 quality; do \
+		echo "== gmmn run workflows/$$s.yaml --out $(OUT)/$$s --jobs $(JOBS)"; \
+		$(BIN)/gmmn run workflows/$$s.yaml --out $(OUT)/$$s --jobs $(JOBS) > $(OUT)/$$s.stdout || exit 1; \
+		cat $(OUT)/$$s/table.md; \
+	done
+	@for f in $(QUALITY_FIGURES); do \
+		cp $(OUT)/table1/relu-restarts/report/synthetic.$$f.png docs/figures/paper.$$f.png; \
+		cp $(OUT)/table1/local-window/report/synthetic.$$f.png docs/figures/best.$$f.png; \
+	done
+	@echo "figures: docs/figures/paper.*.png (relu-restarts) and docs/figures/best.*.png (local-window)"
 
 bench: build-release
 	bash bench/ingest.sh
