@@ -352,3 +352,28 @@ mod tests {
         assert!(message(scatter_svg("t", "x", "y", &nan, (300, 200))).contains("no finite"));
     }
 }
+
+/// Colour of group number `i` in every figure of the project (matplotlib's tab10 order), so a
+/// group has one colour in the projections and in the diagnostics.
+pub fn group_colour(i: usize) -> (u8, u8, u8) {
+    const TAB10: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    TAB10[i % TAB10.len()]
+}
+
+/// `c` moved `fraction` of the way to white (real haplotypes are drawn in a light version of
+/// their group's colour).
+pub fn lighten(c: (u8, u8, u8), fraction: f64) -> (u8, u8, u8) {
+    let f = |x: u8| x + ((255 - x) as f64 * fraction).round() as u8;
+    (f(c.0), f(c.1), f(c.2))
+}

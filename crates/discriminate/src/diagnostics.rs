@@ -592,11 +592,7 @@ mod tests {
     use super::*;
     use crate::logistic::{fit, LogisticOptions};
 
-    fn packed(rows: &[&[u8]]) -> PackedHaplotypes {
-        let m = rows[0].len();
-        let flat: Vec<u8> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-        PackedHaplotypes::from_rows(&flat, m)
-    }
+    use crate::packed;
 
     fn variants(m: usize) -> Vec<Variant> {
         (0..m)

@@ -2,7 +2,9 @@
 //! minor alleles per haplotype, the LD decay, a histogram of nearest-neighbour distances and
 //! the allele frequencies of both sides.
 
-use artifact::plot::{line_chart_png, line_chart_svg, scatter_png, scatter_svg, Series};
+use artifact::plot::{
+    group_colour, lighten, line_chart_png, line_chart_svg, scatter_png, scatter_svg, Series,
+};
 use artifact::ArtifactError;
 
 use crate::diagnostics::{figure_stem, side_label, Diagnostics, Histogram};
@@ -10,27 +12,9 @@ use crate::diagnostics::{figure_stem, side_label, Diagnostics, Histogram};
 /// Pixels of every figure.
 pub const SIZE: (u32, u32) = (900, 600);
 
-/// Colour of group number `i` (matplotlib's tab10 order, as gmmn-project's figures).
-pub fn group_colour(i: usize) -> (u8, u8, u8) {
-    const TAB10: [(u8, u8, u8); 10] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
-    ];
-    TAB10[i % TAB10.len()]
-}
-
 /// The light (real) version of a colour: half way to white.
-pub fn light(c: (u8, u8, u8)) -> (u8, u8, u8) {
-    let f = |x: u8| x + ((255 - x) as f64 * 0.5).round() as u8;
-    (f(c.0), f(c.1), f(c.2))
+fn light(c: (u8, u8, u8)) -> (u8, u8, u8) {
+    lighten(c, 0.5)
 }
 
 const GREY: (u8, u8, u8) = (60, 60, 60);

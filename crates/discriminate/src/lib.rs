@@ -22,6 +22,14 @@ pub mod protocol;
 pub mod report;
 pub mod sparse;
 
+/// Test rows (0/1 per SNP) packed, for the unit tests of the metrics and diagnostics.
+#[cfg(test)]
+pub(crate) fn packed(rows: &[&[u8]]) -> PackedHaplotypes {
+    let m = rows[0].len();
+    let flat: Vec<u8> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    PackedHaplotypes::from_rows(&flat, m)
+}
+
 use std::path::{Path, PathBuf};
 
 use artifact::rng::{derive_seed, SeededRng};

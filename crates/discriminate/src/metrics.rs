@@ -215,11 +215,7 @@ pub fn identical_fraction(real: &PackedHaplotypes, synthetic: &PackedHaplotypes)
 mod tests {
     use super::*;
 
-    fn packed(rows: &[&[u8]]) -> PackedHaplotypes {
-        let m = rows[0].len();
-        let flat: Vec<u8> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-        PackedHaplotypes::from_rows(&flat, m)
-    }
+    use crate::packed;
 
     #[test]
     fn pearson_of_known_vectors() {

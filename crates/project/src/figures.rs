@@ -2,33 +2,15 @@
 //! synthetic on top in saturated ones; one figure with every group and one per group (that
 //! group's real and synthetic over all real haplotypes in light grey).
 
-use artifact::plot::{scatter_png, scatter_svg, Series};
+use artifact::plot::{group_colour, lighten, scatter_png, scatter_svg, Series};
 use artifact::ArtifactError;
 
 /// Pixels of every figure.
 pub const SIZE: (u32, u32) = (900, 760);
 
-/// Saturated colour of group number `i` (matplotlib's tab10 order).
-pub fn group_colour(i: usize) -> (u8, u8, u8) {
-    const TAB10: [(u8, u8, u8); 10] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
-    ];
-    TAB10[i % TAB10.len()]
-}
-
-/// The light (real, background) version of a colour: 60 % of the way to white.
-pub fn light(c: (u8, u8, u8)) -> (u8, u8, u8) {
-    let f = |x: u8| x + ((255 - x) as f64 * 0.6).round() as u8;
-    (f(c.0), f(c.1), f(c.2))
+/// The light (real) version of a colour: 60 % of the way to white.
+fn light(c: (u8, u8, u8)) -> (u8, u8, u8) {
+    lighten(c, 0.6)
 }
 
 const GREY: (u8, u8, u8) = (205, 205, 205);
