@@ -187,7 +187,7 @@ fn in_process_manifests_validate() {
                         "resume_key",
                         json!({
                             "sketch_sha256": sha, "group": "EUR", "latent": 2, "hidden": 8,
-                            "snps": 3, "output": "quantizer", "batch": 2, "restart_every": 0,
+                            "local_blocks": 1, "snps": 3, "output": "quantizer", "batch": 2, "restart_every": 0,
                             "seed": 7
                         }),
                     )
