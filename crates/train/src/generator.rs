@@ -120,6 +120,21 @@ impl Shape {
             .unwrap_or(0)
     }
 
+    /// Columns of the padded block output that are real SNPs, in SNP order (None when dense).
+    fn block_index(&self, device: Device) -> Option<Tensor> {
+        if self.blocks == 1 {
+            return None;
+        }
+        let width = self.block_width();
+        let index: Vec<i64> = self
+            .block_bounds()
+            .windows(2)
+            .enumerate()
+            .flat_map(|(k, w)| (0..w[1] - w[0]).map(move |j| k as i64 * width + j))
+            .collect();
+        Some(Tensor::from_slice(&index).to_device(device))
+    }
+
     /// Parameter and buffer shapes, in [`PARAMETERS`] then [`BUFFERS`] order.
     fn tensor_dims(&self) -> [(&'static str, Vec<i64>); 8] {
         let (z, h, m, k) = (self.latent, self.hidden, self.snps, self.blocks);
@@ -169,6 +184,8 @@ pub struct Generator {
     pub buffers: BTreeMap<String, Tensor>,
     /// SNPs whose output is fixed (--mask-monomorphic), or None.
     pub mask: Option<OutputMask>,
+    /// Block-diagonal generator: [`Shape::block_index`], built once rather than every step.
+    block_index: Option<Tensor>,
 }
 
 /// Tensor names of an [`OutputMask`] in model and checkpoint files.
@@ -221,43 +238,37 @@ impl Generator {
     /// and bias; BatchNorm: weight 1, bias 0), drawn from `seed` by the portable RNG.
     pub fn new(shape: Shape, output: OutputLayer, seed: u64, device: Device) -> Generator {
         let opts = (Kind::Float, device);
-        let h = shape.hidden;
         // fan_in of a block's units: its own Z/K noise coordinates and H/K hidden units.
         let b1 = 1.0 / ((shape.latent / shape.blocks) as f64).sqrt();
         let b2 = 1.0 / ((shape.hidden / shape.blocks) as f64).sqrt();
         let s = |i| rng::derive_seed(seed, i);
-        let mut params = BTreeMap::new();
-        for (i, (name, dims)) in shape.tensor_dims().into_iter().take(6).enumerate() {
+        let (mut params, mut buffers) = (BTreeMap::new(), BTreeMap::new());
+        for (name, dims) in shape.tensor_dims() {
             let n = dims.iter().product::<i64>() as usize;
+            // Seeds 1..4 for l1.weight, l1.bias, l2.weight, l2.bias as before blocks existed,
+            // so the dense generator is initialised bit for bit as it always was.
+            let uniform = |k, bound| uniform_tensor(s(k), n, bound, &dims, device);
             let t = match name {
-                "bn.weight" => Tensor::ones(dims.as_slice(), opts),
-                "bn.bias" => Tensor::zeros(dims.as_slice(), opts),
-                // Seeds 1..4 for l1.weight, l1.bias, l2.weight, l2.bias as before blocks existed,
-                // so the dense generator is initialised bit for bit as it always was.
-                _ => {
-                    let (k, bound) = match i {
-                        0 => (1, b1),
-                        1 => (2, b1),
-                        4 => (3, b2),
-                        _ => (4, b2),
-                    };
-                    uniform_tensor(s(k), n, bound, &dims, device)
-                }
+                "l1.weight" => uniform(1, b1),
+                "l1.bias" => uniform(2, b1),
+                "l2.weight" => uniform(3, b2),
+                "l2.bias" => uniform(4, b2),
+                "bn.weight" | "bn.running_var" => Tensor::ones(dims.as_slice(), opts),
+                _ => Tensor::zeros(dims.as_slice(), opts),
             };
-            params.insert(name.to_string(), t);
+            if PARAMETERS.contains(&name) {
+                params.insert(name.to_string(), t.set_requires_grad(true));
+            } else {
+                buffers.insert(name.to_string(), t);
+            }
         }
-        for p in params.values_mut() {
-            let _ = p.requires_grad_(true);
-        }
-        let mut buffers = BTreeMap::new();
-        buffers.insert("bn.running_mean".into(), Tensor::zeros([h], opts));
-        buffers.insert("bn.running_var".into(), Tensor::ones([h], opts));
         Generator {
             shape,
             output,
             params,
             buffers,
             mask: None,
+            block_index: shape.block_index(device),
         }
     }
 
@@ -303,19 +314,11 @@ impl Generator {
             .g_add(self.p("l2.bias"))
             .transpose(0, 1)
             .reshape([batch, -1]);
-        padded.index_select(1, &self.block_index(padded.device()))
-    }
-
-    /// Columns of the padded block output that are real SNPs, in SNP order.
-    fn block_index(&self, device: Device) -> Tensor {
-        let width = self.shape.block_width();
-        let bounds = self.shape.block_bounds();
-        let index: Vec<i64> = bounds
-            .windows(2)
-            .enumerate()
-            .flat_map(|(k, w)| (0..w[1] - w[0]).map(move |j| k as i64 * width + j))
-            .collect();
-        Tensor::from_slice(&index).to_device(device)
+        let index = self
+            .block_index
+            .as_ref()
+            .expect("a block-diagonal generator has its index");
+        padded.index_select(1, index)
     }
 
     /// Training output: binary (quantizer) or in (0, 1) (sigmoid), differentiable.
@@ -382,6 +385,7 @@ impl Generator {
             params: BTreeMap::new(),
             buffers: BTreeMap::new(),
             mask: None,
+            block_index: shape.block_index(device),
         };
         for (name, dims) in expect {
             let t = named
@@ -461,7 +465,7 @@ mod tests {
     #[test]
     fn shapes_and_binary_samples() {
         let g = Generator::new(
-Shape::dense(3, 8, 5),
+            Shape::dense(3, 8, 5),
             OutputLayer::Quantizer,
             1,
             Device::Cpu,
@@ -473,12 +477,7 @@ Shape::dense(3, 8, 5),
         let named: BTreeMap<_, _> = g.named_tensors().into_iter().collect();
         let back = Generator::from_named(g.shape, g.output, &named, Device::Cpu).unwrap();
         assert!(back.params["l2.weight"].equal(&g.params["l2.weight"].detach()));
-        let bad = Generator::from_named(
-Shape::dense(4, 8, 5),
-            g.output,
-            &named,
-            Device::Cpu,
-        );
+        let bad = Generator::from_named(Shape::dense(4, 8, 5), g.output, &named, Device::Cpu);
         assert!(bad.err().unwrap().contains("l1.weight"));
     }
 

@@ -451,15 +451,12 @@ impl Schemas {
     }
 }
 
-/// Whether the manifest at `manifest_path` validates against its kind's schema as this build
-/// knows it. `gmmn run` and `gmmn table` reuse an output only when it does, so a tree written by
-/// an older version (a field added since) is brought up to date instead of failing the audit.
-pub fn manifest_conforms(manifest_path: &Path) -> bool {
+/// Whether manifest text validates against its kind's schema as this build knows it.
+/// `gmmn run` reuses an output only when it does, so a tree written by an older
+/// version (a field added since) is brought up to date instead of failing the audit.
+pub fn manifest_conforms(text: &str) -> bool {
     static SCHEMAS: std::sync::OnceLock<std::sync::Mutex<Schemas>> = std::sync::OnceLock::new();
-    let Some(instance) = std::fs::read_to_string(manifest_path)
-        .ok()
-        .and_then(|t| serde_yaml_ng::from_str::<Value>(&t).ok())
-    else {
+    let Ok(instance) = serde_yaml_ng::from_str::<Value>(text) else {
         return false;
     };
     let Some(kind) = instance.get("kind").and_then(Value::as_str) else {
