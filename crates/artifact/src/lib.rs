@@ -11,6 +11,7 @@
 //!   that the sketch stage and the trainer must agree on bit for bit; [`Sketch`] and its
 //!   manifest params [`SketchInfo`].
 //! * [`CoordinateTable`]: projected coordinates of real and synthetic haplotypes (gmmn-project).
+//! * [`report`]: the typed figures of gmmn-discriminate's report that `gmmn run`'s table reads.
 
 mod coordinates;
 mod error;
@@ -21,6 +22,7 @@ mod manifest;
 mod output;
 #[cfg(feature = "plot")]
 pub mod plot;
+pub mod report;
 pub mod rng;
 mod sketch;
 mod variants;

@@ -124,16 +124,8 @@ pub struct ClassifierResult {
     pub per_split: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Fidelity {
-    pub allele_frequency_correlation: f64,
-    pub ld_r2_correlation: f64,
-    pub ld_pairs: usize,
-    /// Nearest-neighbour adversarial accuracy (0.5 ideal).
-    pub adversarial_accuracy: f64,
-    /// Share of synthetic haplotypes identical to a real one.
-    pub identical_fraction: f64,
-}
+/// Typed in [`artifact::report`], which `gmmn run`'s table reads.
+pub use artifact::report::Fidelity;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupResult {
@@ -155,6 +147,14 @@ pub struct ComparisonResult {
     pub groups: Vec<GroupResult>,
     /// Why the classifiers tell the sides apart (see [`crate::diagnostics`]).
     pub diagnostics: Diagnostics,
+    /// Membership and copying figures against held-out real haplotypes (`--heldout`; set by
+    /// [`crate::privacy`] after the protocol ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<artifact::report::Privacy>,
+    /// Train-synthetic-test-real ancestry classification (`--heldout`, two groups or more; see
+    /// [`crate::utility`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utility: Option<artifact::report::Utility>,
     /// Wall time (logged, not in the report: same inputs and seed give the same bytes).
     #[serde(skip)]
     pub seconds: f64,
@@ -483,6 +483,8 @@ pub fn run(
         fidelity: pooled_measured.fidelity,
         groups,
         diagnostics,
+        privacy: None,
+        utility: None,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

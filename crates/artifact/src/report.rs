@@ -1,0 +1,131 @@
+//! The typed parts of gmmn-discriminate's `report.json` that other stages read (`gmmn run`'s
+//! table): fidelity, privacy and utility figures, and a [`ReportSummary`] that deserialises a
+//! report while ignoring what only people read (per-split details, diagnostics).
+//!
+//! gmmn-discriminate serialises these same types, so the writer and the readers cannot drift
+//! apart by a misspelt string key.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Fidelity of one real-vs-synthetic comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fidelity {
+    pub allele_frequency_correlation: f64,
+    pub ld_r2_correlation: f64,
+    pub ld_pairs: usize,
+    /// Nearest-neighbour adversarial accuracy (0.5 ideal).
+    pub adversarial_accuracy: f64,
+    /// Share of synthetic haplotypes identical to a real one.
+    pub identical_fraction: f64,
+}
+
+/// Low percentiles of a set of nearest-neighbour Hamming distances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistancePercentiles {
+    pub p1: f64,
+    pub p5: f64,
+    pub median: f64,
+}
+
+/// What the synthetic haplotypes reveal of the generator's training haplotypes, measured
+/// against held-out real haplotypes the generator never saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Privacy {
+    /// Training haplotypes (members) and held-out haplotypes (non-members) the attack scored.
+    pub members: usize,
+    pub non_members: usize,
+    /// AATS of synthetic against the training haplotypes and against the held-out ones.
+    pub aats_training: f64,
+    pub aats_heldout: f64,
+    /// AATS_heldout - AATS_training (Yelmen et al. 2021): > 0 when synthetic haplotypes sit
+    /// nearer their training haplotypes than unseen ones.
+    pub privacy_loss: f64,
+    /// Share of synthetic haplotypes identical to a training haplotype.
+    pub identical_to_training: f64,
+    /// The same share for held-out real haplotypes: what real data shows by chance.
+    pub heldout_identical_to_training: f64,
+    /// Distance-to-closest-record membership attack: each training (member) and held-out
+    /// (non-member) haplotype is scored by its Hamming distance to the nearest synthetic one;
+    /// the AUC of telling members from non-members by that score (Mann-Whitney, ties count
+    /// one half). 0.5 = no leak.
+    pub membership_auc: f64,
+    /// Per group membership AUC.
+    pub membership_auc_per_group: BTreeMap<String, f64>,
+    /// Distances from each synthetic haplotype to its nearest training haplotype...
+    pub synthetic_to_training: DistancePercentiles,
+    /// ... against those of each held-out real haplotype to its nearest training haplotype.
+    pub heldout_to_training: DistancePercentiles,
+    /// Warnings in words (empty when nothing is flagged).
+    pub flags: Vec<String>,
+}
+
+/// Accuracy of an ancestry classifier tested on held-out real haplotypes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AncestryAccuracy {
+    /// Over every held-out haplotype.
+    pub accuracy: f64,
+    /// Per true group (recall).
+    pub per_group: BTreeMap<String, f64>,
+    /// On the hardest pair of groups (see [`Utility::hardest_pair`]), a classifier of that pair
+    /// alone.
+    pub hardest_pair: f64,
+}
+
+/// Train-synthetic-test-real: what the synthetic haplotypes are worth for an ancestry
+/// classifier, beside the same classifier trained on the real training haplotypes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utility {
+    pub classifier: String,
+    /// The pair of groups the real-trained pairwise classifier tells apart worst.
+    pub hardest_pair: (String, String),
+    pub trained_on_synthetic: AncestryAccuracy,
+    pub trained_on_real: AncestryAccuracy,
+}
+
+/// One classifier's mean test accuracy and its sd over the splits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierSummary {
+    pub name: String,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+/// A group's own figures within a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    pub group: String,
+    pub fidelity: Fidelity,
+}
+
+/// One comparison of a report, as the table reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonSummary {
+    pub name: String,
+    /// `strict` or `paper` (absent in reports written before the paper protocol existed).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    pub classifiers: Vec<ClassifierSummary>,
+    pub delta: f64,
+    pub fidelity: Fidelity,
+    pub groups: Vec<GroupSummary>,
+    #[serde(default)]
+    pub privacy: Option<Privacy>,
+    #[serde(default)]
+    pub utility: Option<Utility>,
+}
+
+/// The part of `report.json` other stages read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    pub snps: usize,
+    pub groups: Vec<String>,
+    pub comparisons: Vec<ComparisonSummary>,
+}
+
+impl ReportSummary {
+    pub fn comparison(&self, name: &str) -> Option<&ComparisonSummary> {
+        self.comparisons.iter().find(|c| c.name == name)
+    }
+}
