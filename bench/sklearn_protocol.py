@@ -46,13 +46,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--real", required=True)
     ap.add_argument("--real-panel", required=True)
-    ap.add_argument("--synthetic", required=True)
-    ap.add_argument("--synthetic-panel", required=True)
+    # One VCF + panel per group (gmmn-sample and gmmn-reference write one per group).
+    ap.add_argument("--synthetic", required=True, nargs="+")
+    ap.add_argument("--synthetic-panel", required=True, nargs="+")
     ap.add_argument("--label", default="pop")
     ap.add_argument("--splits", type=int, default=1)
     a = ap.parse_args()
     xr, gr = read_vcf(a.real, a.real_panel, a.label)
-    xs, gs = read_vcf(a.synthetic, a.synthetic_panel, a.label)
+    parts = [read_vcf(v, p, a.label) for v, p in zip(a.synthetic, a.synthetic_panel, strict=True)]
+    xs = np.vstack([x for x, _ in parts])
+    gs = np.concatenate([g for _, g in parts])
     rng = np.random.default_rng(1)
     keep_r, keep_s = [], []
     for g in sorted(set(gr)):

@@ -1,6 +1,6 @@
 //! `gmmn audit` on a real artifact tree: the shipped 1000 Genomes slice ingested and split, its
 //! EAS group sketched, trained (4 steps) and sampled, and the synthetic data
-//! discriminated (holdout baseline, one split). The VCF and panel are copied beside the tree
+//! discriminated (floor baseline, one split). The VCF and panel are copied beside the tree
 //! (`base/data/`, the tree is `base/run/`), so that manifests name inputs outside the audited
 //! directory by relative paths and a copy of `base` is a complete, movable fixture.
 //!
@@ -120,7 +120,7 @@ fn build_tree(base: &Path) -> PathBuf {
                 &"--groups",
                 &"EAS",
                 &"--baseline",
-                &"holdout",
+                &"floor",
                 &"--splits",
                 &"1",
                 &"--threads",
@@ -238,7 +238,7 @@ fn audit_passes_on_a_sealed_tree_and_prints_its_lineage() {
     let o = gmmn(&["audit", "--seal"], &tree);
     assert_eq!(o.code, 0, "{}", o.all);
     let manifests = manifests_below(&tree);
-    // 22, and the 16 diagnostics figures of the synthetic and holdout comparisons.
+    // 22, and the 16 diagnostics figures of the synthetic and floor comparisons.
     assert_eq!(manifests.len(), 38, "{manifests:?}");
     let ledger: serde_json::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(tree.join("ledger.yaml")).unwrap())
@@ -324,7 +324,7 @@ fn audit_passes_on_a_sealed_tree_and_prints_its_lineage() {
         .map(|(_, rest)| rest.lines().next().unwrap_or_default())
         .unwrap_or_default();
     assert!(
-        below_report.contains("reports/{holdout.allele_frequencies.png")
+        below_report.contains("reports/{floor.allele_frequencies.png")
             && below_report.ends_with("[plot x16]"),
         "{lineage}"
     );

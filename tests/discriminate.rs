@@ -1,7 +1,8 @@
-//! gmmn-discriminate end to end on the real 1000 Genomes EAS group (small settings): the two
-//! baselines, the independent baseline's VCF read back as "any simulator's output" (which must
-//! reproduce the baseline's numbers exactly), the diagnostics and their figures, byte-identical
-//! reruns, and bad inputs that must fail cleanly with nothing written.
+//! gmmn-discriminate end to end on the real 1000 Genomes EAS group (small settings): the floor
+//! baseline, a reference simulator's VCF read back as "any simulator's output" (which must give
+//! exactly the numbers of its Parquet), the diagnostics and their figures, byte-identical reruns,
+//! the held-out protocol with its privacy figures (a copy generator is caught, a fresh sample of
+//! real people is not), and bad inputs that must fail cleanly with nothing written.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -93,20 +94,17 @@ fn accuracy(c: &Value, classifier: &str) -> f64 {
 }
 
 #[test]
-fn baselines_and_a_vcf_from_elsewhere() {
+fn the_floor_and_a_reference_simulator_from_elsewhere() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("baselines");
-    let o = discriminate(
-        &base,
-        &[&"--groups", &"EAS", &"--baseline", &"holdout,independent"],
-    );
+    let o = discriminate(&base, &[&"--groups", &"EAS", &"--baseline", &"floor"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report(&base);
     assert_eq!(r["groups"], serde_json::json!(["EAS"]));
     assert_eq!(r["snps"], 805);
 
     // Real against real: nothing to find. 504 haplotypes per side; accuracies within noise.
-    let holdout = comparison(&r, "holdout");
+    let holdout = comparison(&r, "floor");
     assert_eq!(holdout["haplotypes_per_side"], 504);
     for k in ["LR", "KNN", "MLP"] {
         let a = accuracy(holdout, k);
@@ -115,8 +113,35 @@ fn baselines_and_a_vcf_from_elsewhere() {
     assert!(holdout["delta"].as_f64().unwrap() < 0.1);
     assert!(holdout["fidelity"]["ld_r2_correlation"].as_f64().unwrap() > 0.9);
 
-    // Independent SNPs at the group's frequencies: frequencies match, LD does not exist.
-    let ind = comparison(&r, "independent");
+    // Independent SNPs at the group's frequencies (gmmn-reference), judged from its VCF as any
+    // simulator's output: frequencies match, LD does not exist.
+    let ind_dir = tmp.path().join("independent");
+    let group_file = shared_1kg_groups().join("EAS.parquet");
+    let o = run(
+        "gmmn-reference",
+        &[&group_file, &"--method", &"independent", &"--out", &ind_dir, &"-q"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let vcf = ind_dir.join("EAS.vcf.gz");
+    let panel = ind_dir.join("EAS.panel.tsv");
+    open_artifact(&vcf, ArtifactKind::Vcf).unwrap();
+    open_artifact(&panel, ArtifactKind::Panel).unwrap();
+    let judged = tmp.path().join("judged");
+    let o = discriminate(
+        &judged,
+        &[
+            &"--groups",
+            &"EAS",
+            &"--synthetic",
+            &vcf,
+            &"--synthetic-panel",
+            &panel,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = report(&judged);
+    assert_eq!(j["synthetic"][0], vcf.display().to_string());
+    let ind = comparison(&j, "synthetic");
     assert_eq!(ind["haplotypes_per_side"], 1008);
     let fid = &ind["fidelity"];
     assert!(fid["allele_frequency_correlation"].as_f64().unwrap() > 0.99);
@@ -129,20 +154,19 @@ fn baselines_and_a_vcf_from_elsewhere() {
         2
     );
     let md = std::fs::read_to_string(base.join("report.md")).unwrap();
-    assert!(
-        md.contains("| holdout | 504 |") && md.contains("| independent | 1008 |"),
-        "{md}"
-    );
+    assert!(md.contains("| floor | 504 |"), "{md}");
+    let judged_md = std::fs::read_to_string(judged.join("report.md")).unwrap();
+    assert!(judged_md.contains("| synthetic | 1008 |"), "{judged_md}");
     open_artifact(&base.join("report.md"), ArtifactKind::Report).unwrap();
 
-    // Diagnostics of both baselines, with their figures.
-    check_figures(&base, &r, "holdout");
-    check_figures(&base, &r, "independent");
+    // Diagnostics of both comparisons, with their figures.
+    check_figures(&base, &r, "floor");
+    check_figures(&judged, &j, "synthetic");
     assert!(md.contains("## Diagnostics"), "{md}");
     let hd = &holdout["diagnostics"];
     let id = &ind["diagnostics"];
-    assert_eq!(hd["synthetic_side"], "held-out real");
-    assert_eq!(id["synthetic_side"], "independent");
+    assert_eq!(hd["synthetic_side"], "other real");
+    assert_eq!(id["synthetic_side"], "synthetic");
     // Minor alleles per haplotype: the halves agree; independent SNPs keep the mean (same
     // frequencies) but not the spread, which LD widens in real haplotypes.
     let ma = |d: &Value, side: &str, k: &str| num(&d["minor_alleles"][0][side][k]);
@@ -213,30 +237,18 @@ fn baselines_and_a_vcf_from_elsewhere() {
         .windows(2)
         .all(|w| num(&w[0]["coefficient"]).abs() >= num(&w[1]["coefficient"]).abs()));
 
-    // The baseline's VCF is any simulator's output: judged as the synthetic side, with the same
-    // seed it must give exactly the baseline's numbers.
-    let vcf = base.join("independent.vcf.gz");
-    let panel = base.join("independent.panel.tsv");
-    open_artifact(&vcf, ArtifactKind::Vcf).unwrap();
-    open_artifact(&panel, ArtifactKind::Panel).unwrap();
-    let judged = tmp.path().join("judged");
+    // The reference's Parquet (this project's own layout) judged as the synthetic side gives
+    // exactly the numbers of its VCF: one reader for any simulator's output.
+    let from_parquet = tmp.path().join("from-parquet");
     let o = discriminate(
-        &judged,
-        &[
-            &"--groups",
-            &"EAS",
-            &"--synthetic",
-            &vcf,
-            &"--synthetic-panel",
-            &panel,
-        ],
+        &from_parquet,
+        &[&"--groups", &"EAS", &"--synthetic", &ind_dir.join("EAS.parquet")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let j = report(&judged);
-    let syn = comparison(&j, "synthetic");
+    let pq = report(&from_parquet);
+    let syn = comparison(&pq, "synthetic");
     assert_eq!(syn["classifiers"], ind["classifiers"]);
     assert_eq!(syn["fidelity"], ind["fidelity"]);
-    // ... and the same diagnostics (named for a synthetic side).
     for key in [
         "minor_alleles",
         "ld_decay",
@@ -249,8 +261,6 @@ fn baselines_and_a_vcf_from_elsewhere() {
         syn["diagnostics"]["logistic_top_snps"]["snps"],
         ind["diagnostics"]["logistic_top_snps"]["snps"]
     );
-    check_figures(&judged, &j, "synthetic");
-    assert_eq!(j["synthetic"][0], vcf.display().to_string());
 
     // Same inputs and seed: the same bytes.
     let again = tmp.path().join("again");
@@ -303,16 +313,20 @@ fn bad_inputs_fail_cleanly_with_no_report() {
 
     // A VCF with 12 individuals of EAS (24 haplotypes) and its panel, written from the group.
     let base = tmp.path().join("base");
-    let o = discriminate(&base, &[&"--groups", &"EAS", &"--baseline", &"independent"]);
+    let group_file = shared_1kg_groups().join("EAS.parquet");
+    let o = run(
+        "gmmn-reference",
+        &[&group_file, &"--method", &"independent", &"--out", &base, &"-q"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    let vcf = base.join("independent.vcf.gz");
-    let panel = base.join("independent.panel.tsv");
+    let vcf = base.join("EAS.vcf.gz");
+    let panel = base.join("EAS.panel.tsv");
 
     // A VCF without its panel.
     fails(
         &out,
         &[&"--synthetic", &vcf],
-        &["independent.vcf.gz", "panel"],
+        &["EAS.vcf.gz", "panel"],
     );
     // Groups on one side only: all real groups against EAS only.
     fails(
@@ -406,7 +420,154 @@ fn bad_inputs_fail_cleanly_with_no_report() {
     fails(&out, &[], &["nothing to compare"]);
     fails(
         &out,
-        &[&"--baseline", &"holdout", &"--test-fraction", &"1.5"],
+        &[&"--baseline", &"floor", &"--test-fraction", &"1.5"],
         &["--test-fraction"],
     );
+    // The renamed and moved baselines say what to write instead.
+    fails(&out, &[&"--baseline", &"holdout"], &["now `floor`"]);
+    fails(&out, &[&"--baseline", &"independent"], &["gmmn-reference --method independent"]);
+    fails(&out, &[&"--baseline", &"floor", &"--no-privacy"], &["--no-privacy needs --heldout"]);
+}
+
+/// `gmmn-split` of the shared ingest with a hold-out: `part` of each group's individuals held out.
+fn split_with_holdout(input: &Path, out: &Path, fraction: &str, groups: &str) {
+    let o = run(
+        "gmmn-split",
+        &[
+            &input,
+            &"--panel",
+            &gmmn_sim::data("1kg_phase3.panel"),
+            &"--column",
+            &"super_pop",
+            &"--groups",
+            &groups,
+            &"--holdout-fraction",
+            &fraction,
+            &"--seed",
+            &"3",
+            &"--out",
+            &out,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn privacy(c: &Value) -> &Value {
+    assert!(c["privacy"].is_object(), "no privacy figures in {c:#}");
+    &c["privacy"]
+}
+
+#[test]
+fn heldout_protocol_catches_copies_and_spares_strangers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ingest = shared_1kg_groups().parent().unwrap().join("ingest");
+    // EAS and EUR, a third of each group's individuals held out.
+    let first = tmp.path().join("first");
+    split_with_holdout(&ingest, &first, "0.3333", "EAS,EUR");
+    let names = files_below(&first);
+    for g in ["EAS", "EUR"] {
+        for f in [
+            format!("{g}.parquet"),
+            format!("{g}.variants.parquet"),
+            format!("{g}.heldout.parquet"),
+            format!("{g}.heldout.variants.parquet"),
+        ] {
+            assert!(names.contains(&f), "{f} not in {names:?}");
+        }
+        let t = open_artifact(&first.join(format!("{g}.parquet")), ArtifactKind::Genotypes).unwrap();
+        let h = open_artifact(&first.join(format!("{g}.heldout.parquet")), ArtifactKind::Genotypes)
+            .unwrap();
+        assert_eq!(t.params["part"], "training");
+        assert_eq!(h.params["part"], "heldout");
+        assert_eq!(h.seed, Some(3));
+        // By individual: both haplotypes of a person on one side, a third of the people out.
+        let (ts, hs) = (t.counts["samples"], h.counts["samples"]);
+        assert_eq!(t.counts["haplotypes"], 2 * ts);
+        assert_eq!(h.counts["haplotypes"], 2 * hs);
+        let all = if g == "EAS" { 504 } else { 503 };
+        assert_eq!(ts + hs, all);
+        assert_eq!(hs, (all as f64 / 3.0).round() as u64);
+    }
+
+    // The copy generator: the training haplotypes offered as synthetic.
+    let copy = tmp.path().join("copy");
+    let o = run(
+        "gmmn-discriminate",
+        &[
+            &"--real", &first, &"--heldout", &first, &"--synthetic", &first, &"--baseline",
+            &"floor", &"--splits", &"2", &"--out", &copy,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&copy);
+    assert_eq!(r["heldout"].as_array().unwrap().len(), 2);
+    let syn = comparison(&r, "synthetic");
+    let floor = comparison(&r, "floor");
+    assert_eq!(floor["description"], "real vs real (training vs held-out): the noise floor");
+    // Realism alone cannot tell a copy from real people: Delta at the floor ...
+    let (ds, df) = (num(&syn["delta"]), num(&floor["delta"]));
+    assert!((ds - df).abs() < 0.05, "copy Delta {ds}, floor {df}");
+    // ... but the privacy figures do.
+    let p = privacy(syn);
+    assert!(num(&p["membership_auc"]) > 0.9, "{p:#}");
+    assert_eq!(num(&p["identical_to_training"]), 1.0);
+    assert!(num(&p["heldout_identical_to_training"]) < 0.5);
+    assert_eq!(num(&p["aats_training"]), 0.0);
+    assert!(num(&p["privacy_loss"]) > 0.3, "{p:#}");
+    assert_eq!(num(&p["synthetic_to_training"]["p5"]), 0.0);
+    let flags = p["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 2, "{flags:?}");
+    assert!(floor.get("privacy").is_none());
+    let md = std::fs::read_to_string(copy.join("report.md")).unwrap();
+    assert!(md.contains("## Privacy") && md.contains("**Flag (synthetic):** membership AUC"), "{md}");
+    // The copy is as useful as the real data for an ancestry classifier (it is the real data).
+    let u = &syn["utility"];
+    assert_eq!(u["hardest_pair"], serde_json::json!(["EAS", "EUR"]));
+    assert_eq!(u["trained_on_synthetic"], u["trained_on_real"]);
+    assert!(num(&u["trained_on_real"]["accuracy"]) > 0.95, "{u:#}");
+
+    // A third, disjoint set of real people offered as synthetic: no leak, no flag. The training
+    // part of the first split is cut again: half trains, half is the "synthetic" strangers.
+    let second = tmp.path().join("second");
+    let o = run(
+        "gmmn-split",
+        &[
+            &first.join("EAS.parquet"),
+            &"--panel",
+            &gmmn_sim::data("1kg_phase3.panel"),
+            &"--column",
+            &"super_pop",
+            &"--holdout-fraction",
+            &"0.5",
+            &"--out",
+            &second,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let strangers = tmp.path().join("strangers");
+    let o = run(
+        "gmmn-discriminate",
+        &[
+            &"--real",
+            &second.join("EAS.parquet"),
+            &"--heldout",
+            &first.join("EAS.heldout.parquet"),
+            &"--synthetic",
+            &second.join("EAS.heldout.parquet"),
+            &"--splits",
+            &"2",
+            &"--out",
+            &strangers,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&strangers);
+    let syn = comparison(&r, "synthetic");
+    let p = privacy(syn);
+    let auc = num(&p["membership_auc"]);
+    assert!((auc - 0.5).abs() < 0.05, "strangers' membership AUC {auc}");
+    assert!(p["flags"].as_array().unwrap().is_empty(), "{p:#}");
+    assert!(num(&p["privacy_loss"]).abs() < 0.1, "{p:#}");
+    // One group: no ancestry to classify.
+    assert!(syn.get("utility").is_none());
 }

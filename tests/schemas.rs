@@ -237,12 +237,14 @@ fn in_process_manifests_validate() {
                 m.seed = Some(1);
                 m.shape = vec![16, 2];
             }
-            // As gmmn-discriminate writes report.md with --synthetic and the holdout baseline.
+            // As gmmn-discriminate writes report.md with --synthetic and the floor baseline.
             ArtifactKind::Report => {
                 m.producer = Producer::new("discriminate", "gmmn-discriminate", "0.1.0");
                 m = m
                     .param("format", "markdown")
-                    .param("baselines", json!(["holdout"]))
+                    .param("baselines", json!(["floor"]))
+                    .param("heldout", false)
+                    .param("privacy", false)
                     .param("groups", Value::Null)
                     .param("label", "super_pop")
                     .param("splits", 5)
@@ -262,7 +264,7 @@ fn in_process_manifests_validate() {
                                "max_epochs": 200, "patience": 20, "validation_fraction": 0.1}),
                     )
                     .param("delta_synthetic", 0.31)
-                    .param("delta_holdout", 0.02)
+                    .param("delta_floor", 0.02)
                     .count("comparisons", 2)
                     .count("groups", 1);
                 m.params.remove("anything");
@@ -1098,7 +1100,7 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             ),
             (
                 "baselines not an array",
-                mu(|v| v["params"]["baselines"] = json!("holdout,independent")),
+                mu(|v| v["params"]["baselines"] = json!("floor")),
             ),
             ("groups empty", mu(|v| v["params"]["groups"] = json!([]))),
             (
@@ -1173,15 +1175,15 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             ),
             (
                 "delta above one half",
-                mu(|v| v["params"]["delta_holdout"] = json!(0.7)),
+                mu(|v| v["params"]["delta_floor"] = json!(0.7)),
             ),
             (
                 "delta negative",
-                mu(|v| v["params"]["delta_holdout"] = json!(-0.1)),
+                mu(|v| v["params"]["delta_floor"] = json!(-0.1)),
             ),
             (
                 "delta as string",
-                mu(|v| v["params"]["delta_holdout"] = json!("0.1")),
+                mu(|v| v["params"]["delta_floor"] = json!("0.1")),
             ),
             (
                 "delta of an unknown comparison",
@@ -1190,8 +1192,8 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             (
                 "delta of a baseline not run",
                 mu(|v| {
-                    v["params"]["baselines"] = json!(["independent"]);
-                    v["params"]["delta_holdout"] = json!(0.1);
+                    v["params"]["baselines"] = json!([]);
+                    v["params"]["delta_floor"] = json!(0.1);
                 }),
             ),
             (
@@ -1939,7 +1941,7 @@ fn sketch_train_sample_manifests_validate_against_their_schemas() {
 }
 
 /// gmmn-project (PCA and ISOMAP of the shared 1000 Genomes EUR and EAS groups against
-/// themselves) and gmmn-discriminate (EAS, 2 splits; the two baselines alone, and with the
+/// themselves) and gmmn-discriminate (EAS, 2 splits; the floor baseline alone, and with the
 /// groups as their own synthetic data): every manifest of every kind validates and
 /// cross-checks, and broken copies of each are refused.
 #[test]
@@ -1968,7 +1970,7 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
             &"--groups",
             &"EAS",
             &"--baseline",
-            &"holdout,independent",
+            &"floor",
             &"--splits",
             &"2",
             &"--out",
@@ -1996,15 +1998,10 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
         }
     }
     for (dir, comparisons) in [
-        ("baselines", &["holdout", "independent"][..]),
-        ("discriminated", &["synthetic", "holdout", "independent"]),
+        ("baselines", &["floor"][..]),
+        ("discriminated", &["synthetic", "floor"]),
     ] {
-        for file in [
-            "report.json",
-            "report.md",
-            "independent.vcf.gz",
-            "independent.panel.tsv",
-        ] {
+        for file in ["report.json", "report.md"] {
             expected.push(format!("{dir}/{file}.meta.yaml"));
         }
         // The diagnostics' figures of every comparison.
@@ -2028,7 +2025,7 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
     }
 
     let kinds = check_manifests(tmp.path(), &manifests);
-    for kind in ["coordinates", "report", "plot", "vcf", "panel"] {
+    for kind in ["coordinates", "report", "plot"] {
         assert!(
             kinds.iter().any(|k| k == kind),
             "no `{kind}` manifest among {manifests:?}"
@@ -2041,9 +2038,7 @@ fn project_discriminate_manifests_validate_against_their_schemas() {
         "projected/isomap.EUR.svg.meta.yaml",
         "baselines/report.json.meta.yaml",
         "discriminated/report.md.meta.yaml",
-        "baselines/independent.vcf.gz.meta.yaml",
-        "baselines/independent.panel.tsv.meta.yaml",
-        "baselines/holdout.ld_decay.png.meta.yaml",
+        "baselines/floor.ld_decay.png.meta.yaml",
         "discriminated/synthetic.allele_frequencies.svg.meta.yaml",
     ];
     let tried = tamper(tmp.path(), &tamper_these);

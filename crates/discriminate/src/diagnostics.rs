@@ -1,7 +1,7 @@
 //! Why the classifiers tell the two sides of a comparison apart: the diagnostics of the report.
 //!
-//! Per comparison (real against synthetic, and each baseline, whose "synthetic" side is the
-//! held-out half or the independent SNPs):
+//! Per comparison (real against synthetic, and the floor baseline, whose "synthetic" side is the
+//! other real set):
 //! * minor alleles per haplotype, minor meaning minor in the group's real haplotypes (the ALT
 //!   allele when its real frequency is at most 0.5): a global statistic no local feature sees;
 //! * LD decay: mean r^2 by distance in SNPs within each group, each side on its own;
@@ -41,8 +41,7 @@ pub const FIGURES: [&str; 4] = [
 /// What the second side of a comparison is called in figures and tables.
 pub fn side_label(comparison: &str) -> &'static str {
     match comparison {
-        "holdout" => "held-out real",
-        "independent" => "independent",
+        "floor" => "other real",
         _ => "synthetic",
     }
 }

@@ -1,11 +1,15 @@
-//! `gmmn-discriminate`: how well can classifiers tell synthetic haplotypes from real ones?
+//! `gmmn-discriminate`: how well can classifiers tell synthetic haplotypes from real ones, and
+//! what do the synthetic haplotypes give away?
 //!
-//! The paper's protocol ([`protocol`]) on real against synthetic and, beside it, against two
-//! baselines that frame every Delta: `holdout` (real against real: the two halves of each group,
-//! the noise floor) and `independent` (SNPs drawn independently at each group's allele
-//! frequencies: the naive simulator, written out as a VCF any tool can read). The report is JSON
-//! plus a Markdown rendering, both with manifests. Each comparison also carries diagnostics of
-//! why the classifiers tell the sides apart ([`diagnostics`]), with figures as PNG and SVG
+//! The paper's protocol ([`protocol`]) on real against synthetic. With held-out real haplotypes
+//! (`--heldout`: individuals gmmn-split kept out of the generator's training data) the real class
+//! is the held-out set, so a generator that copies its training haplotypes cannot pass for real;
+//! beside Delta then stand the privacy figures ([`privacy`]: a distance-to-closest-record
+//! membership attack, AATS against the training and the held-out set, copies) and the utility of
+//! the synthetic data for an ancestry classifier ([`utility`]). The `floor` baseline frames every
+//! Delta: real against real (training vs held-out, or two halves of the real data). The report is
+//! JSON plus a Markdown rendering, both with manifests. Each comparison also carries diagnostics
+//! of why the classifiers tell the sides apart ([`diagnostics`]), with figures as PNG and SVG
 //! ([`figures`]) written beside the report.
 //!
 //! The classifiers exploit the binary data: KNN and AATS use bit-packed Hamming distances with
@@ -18,9 +22,11 @@ pub mod knn;
 pub mod logistic;
 pub mod metrics;
 pub mod mlp;
+pub mod privacy;
 pub mod protocol;
 pub mod report;
 pub mod sparse;
+pub mod utility;
 
 /// Test rows (0/1 per SNP) packed, for the unit tests of the metrics and diagnostics.
 #[cfg(test)]
@@ -34,10 +40,10 @@ use std::path::{Path, PathBuf};
 
 use artifact::rng::{derive_seed, SeededRng};
 use artifact::{
-    ArtifactError, ArtifactKind, FileRef, GenotypeMatrix, HaplotypeLabel, Manifest, OutputSet,
+    ArtifactError, ArtifactKind, FileRef, GenotypeMatrix, Manifest, OutputSet,
     Producer, Variant,
 };
-use haplotypes::bits::{for_each_set_bit, PackedHaplotypes};
+use haplotypes::bits::PackedHaplotypes;
 use haplotypes::{HaplotypeSet, InputError, InputSpec};
 
 use protocol::{ComparisonResult, Pooled, ProtocolOptions, Side};
@@ -54,17 +60,18 @@ pub enum DiscriminateError {
     Options(String),
 }
 
+/// A comparison of real against real that frames every Delta.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Baseline {
-    Holdout,
-    Independent,
+    /// The noise floor: training vs held-out real (with `--heldout`), else two halves of the
+    /// real haplotypes.
+    Floor,
 }
 
 impl Baseline {
     pub fn as_str(self) -> &'static str {
         match self {
-            Baseline::Holdout => "holdout",
-            Baseline::Independent => "independent",
+            Baseline::Floor => "floor",
         }
     }
 }
@@ -73,16 +80,23 @@ impl std::str::FromStr for Baseline {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "holdout" => Ok(Baseline::Holdout),
-            "independent" => Ok(Baseline::Independent),
-            _ => Err(format!("unknown baseline `{s}` (holdout or independent)")),
+            "floor" => Ok(Baseline::Floor),
+            // Renamed so that "held-out" means one thing: the haplotypes gmmn-split kept out.
+            "holdout" => Err("the `holdout` baseline is now `floor` (real vs real: training vs held-out with --heldout, else two halves)".into()),
+            "independent" => Err("the `independent` baseline moved to its own stage: `gmmn-reference --method independent`, then evaluate its output as --synthetic".into()),
+            _ => Err(format!("unknown baseline `{s}` (floor)")),
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct DiscriminateOptions {
+    /// The real haplotypes; with `heldout`, the generator's training haplotypes.
     pub real: InputSpec,
+    /// Held-out real haplotypes: the real class of every comparison when given.
+    pub heldout: Option<InputSpec>,
+    /// Privacy and utility figures (they need `heldout`).
+    pub privacy: bool,
     pub synthetic: Option<InputSpec>,
     pub baselines: Vec<Baseline>,
     pub protocol: ProtocolOptions,
@@ -94,6 +108,8 @@ pub struct DiscriminateOptions {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
     pub real: Vec<String>,
+    /// The held-out real files (empty without `--heldout`).
+    pub heldout: Vec<String>,
     pub synthetic: Vec<String>,
     pub snps: usize,
     pub groups: Vec<String>,
@@ -103,8 +119,6 @@ pub struct Report {
 
 pub const REPORT_JSON: &str = "report.json";
 pub const REPORT_MD: &str = "report.md";
-pub const INDEPENDENT_VCF: &str = "independent.vcf.gz";
-pub const INDEPENDENT_PANEL: &str = "independent.panel.tsv";
 
 fn producer() -> Producer {
     Producer::new(
@@ -119,6 +133,9 @@ fn check_options(opts: &DiscriminateOptions) -> Result<(), DiscriminateError> {
     let bad = |m: String| Err(DiscriminateError::Options(m));
     if opts.synthetic.is_none() && opts.baselines.is_empty() {
         return bad("nothing to compare: give --synthetic, --baseline, or both".into());
+    }
+    if opts.heldout.is_none() && !opts.privacy {
+        return bad("--no-privacy needs --heldout: without held-out haplotypes there are no privacy figures to skip".into());
     }
     if p.splits == 0 {
         return bad("--splits must be at least 1".into());
@@ -143,7 +160,7 @@ fn into_side(set: HaplotypeSet, names: &[String]) -> (Side, Vec<PathBuf>, Vec<Va
 }
 
 /// Real against real: each group's rows shuffled and cut into two halves.
-fn holdout_sides(
+fn real_halves(
     real: &Side,
     names: &[String],
     seed: u64,
@@ -156,7 +173,7 @@ fn holdout_sides(
             .collect();
         if rows.len() < 2 {
             return Err(DiscriminateError::TooFew(format!(
-                "holdout baseline: group {name} has {} real haplotype(s); two halves need at least 2",
+                "floor baseline: group {name} has {} real haplotype(s); two halves need at least 2",
                 rows.len()
             )));
         }
@@ -172,111 +189,8 @@ fn holdout_sides(
     Ok((side(&a), side(&b)))
 }
 
-/// The naive simulator: for each real haplotype of a group, a haplotype whose alleles are drawn
-/// independently at the group's allele frequencies.
-pub fn independent_haplotypes(real: &Side, names: &[String], seed: u64) -> GenotypeMatrix {
-    let m = real.packed.snps;
-    let mut labels = Vec::new();
-    let mut values = Vec::new();
-    for (g, name) in names.iter().enumerate() {
-        let rows: Vec<usize> = (0..real.packed.n)
-            .filter(|&i| real.groups[i] == g)
-            .collect();
-        let mut counts = vec![0usize; m];
-        for &i in &rows {
-            for_each_set_bit(real.packed.row(i), |j| counts[j] += 1);
-        }
-        let af: Vec<f64> = counts
-            .iter()
-            .map(|&c| c as f64 / rows.len() as f64)
-            .collect();
-        let mut rng = SeededRng::new(derive_seed(seed, g as u64));
-        for k in 0..rows.len() {
-            labels.push(HaplotypeLabel {
-                sample: format!("IND_{name}_{:06}", k / 2 + 1),
-                haplotype: (k % 2) as u8,
-                group: Some(name.clone()),
-            });
-            values.extend(af.iter().map(|&p| (rng.next_f64() < p) as u8));
-        }
-    }
-    GenotypeMatrix::new(labels, m, values).expect("0/1 values of whole rows")
-}
-
-fn hashed_inputs(
-    manifest: &mut Manifest,
-    role: &str,
-    files: &[PathBuf],
-    out_dir: &Path,
-) -> Result<(), ArtifactError> {
-    for f in files {
-        manifest.inputs.push(FileRef::hashed(role, f, out_dir)?);
-    }
-    Ok(())
-}
-
-fn individuals(matrix: &GenotypeMatrix) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for l in matrix.labels() {
-        if out.last() != Some(&l.sample) {
-            out.push(l.sample.clone());
-        }
-    }
-    out
-}
-
-/// Stage the naive simulator's VCF and panel in `out_dir`.
-fn stage_independent(
-    outputs: &mut OutputSet,
-    out_dir: &Path,
-    matrix: &GenotypeMatrix,
-    variants: &[Variant],
-    real_files: &[PathBuf],
-    seed: u64,
-) -> Result<(), DiscriminateError> {
-    let names = individuals(matrix);
-    let vcf = out_dir.join(INDEPENDENT_VCF);
-    let mut m = Manifest::new(ArtifactKind::Vcf, producer())
-        .param("baseline", "independent")
-        .count("individuals", names.len() as u64)
-        .count("snps", variants.len() as u64);
-    hashed_inputs(&mut m, "real", real_files, out_dir)?;
-    m.shape = vec![variants.len() as u64, names.len() as u64];
-    m.seed = Some(seed);
-    let source = format!(
-        "gmmn-discriminate {} (independent baseline: alleles drawn at each group's frequencies)",
-        env!("CARGO_PKG_VERSION")
-    );
-    outputs.stage_artifact(&vcf, m, |w| {
-        haplotypes::vcf::write_phased_vcf(w, matrix, variants, &names, &source)
-            .map_err(|e| ArtifactError::io(&vcf, e))
-    })?;
-    let panel = out_dir.join(INDEPENDENT_PANEL);
-    let mut text = String::from("sample\tgroup\n");
-    for l in matrix.labels().iter().filter(|l| l.haplotype == 0) {
-        text.push_str(&format!(
-            "{}\t{}\n",
-            l.sample,
-            l.group.as_deref().unwrap_or_default()
-        ));
-    }
-    let mut pm = Manifest::new(ArtifactKind::Panel, producer())
-        .param("columns", "sample group")
-        .param("baseline", "independent")
-        .count("individuals", names.len() as u64);
-    hashed_inputs(&mut pm, "real", real_files, out_dir)?;
-    pm.shape = vec![names.len() as u64];
-    pm.seed = Some(seed);
-    outputs.stage_artifact(&panel, pm, |w| {
-        use std::io::Write;
-        w.write_all(text.as_bytes())
-            .map_err(|e| ArtifactError::io(&panel, e))
-    })?;
-    Ok(())
-}
-
-/// Run every requested comparison and write `report.json`, `report.md` (and the independent
-/// baseline's VCF and panel) into `out_dir`, all or nothing.
+/// Run every requested comparison and write `report.json`, `report.md` and each comparison's
+/// figures into `out_dir`, all or nothing.
 pub fn discriminate(
     opts: &DiscriminateOptions,
     out_dir: &Path,
@@ -284,19 +198,22 @@ pub fn discriminate(
     check_options(opts)?;
     let p = &opts.protocol;
     let real = haplotypes::load(&opts.real)?;
-    let synthetic = match &opts.synthetic {
-        Some(spec) => {
-            let s = haplotypes::load(spec)?;
-            haplotypes::check_same_variants(&real, &s)?;
-            haplotypes::check_same_groups(&real, &s)?;
-            Some(s)
-        }
-        None => None,
+    let load_beside = |spec: &InputSpec| -> Result<HaplotypeSet, DiscriminateError> {
+        let s = haplotypes::load(spec)?;
+        haplotypes::check_same_variants(&real, &s)?;
+        haplotypes::check_same_groups(&real, &s)?;
+        Ok(s)
     };
+    let heldout = opts.heldout.as_ref().map(load_beside).transpose()?;
+    let synthetic = opts.synthetic.as_ref().map(load_beside).transpose()?;
     let names: Vec<String> = real.rows_by_group().into_keys().collect();
     let snps = real.snps();
     let (real, real_files, variants) = into_side(real, &names);
+    let heldout = heldout.map(|h| into_side(h, &names));
     let synthetic = synthetic.map(|s| into_side(s, &names));
+    // The real class: the held-out haplotypes when given (so that copying the training data
+    // cannot pass for real), else the real haplotypes themselves (the paper's protocol).
+    let real_class = heldout.as_ref().map_or(&real, |(h, _, _)| h);
     let mut outputs = OutputSet::new();
     let tasks = (opts.baselines.len() + synthetic.is_some() as usize) * p.splits * 3;
     let progress = if opts.progress {
@@ -306,56 +223,44 @@ pub fn discriminate(
     };
     let mut comparisons = Vec::new();
     if let Some((syn, _, _)) = &synthetic {
-        let pooled = Pooled::balance(&real, syn, &names, derive_seed(p.seed, 1));
-        comparisons.push(protocol::run(
-            "synthetic",
-            "real vs synthetic",
-            &pooled,
-            &variants,
-            p,
-            &progress,
-        )?);
+        let pooled = Pooled::balance(real_class, syn, &names, derive_seed(p.seed, 1));
+        let description = if heldout.is_some() {
+            "held-out real vs synthetic"
+        } else {
+            "real vs synthetic"
+        };
+        let mut result = protocol::run("synthetic", description, &pooled, &variants, p, &progress)?;
+        if let (Some((held, _, _)), true) = (&heldout, opts.privacy) {
+            let t = std::time::Instant::now();
+            let figures = privacy::measure(&real, held, syn, &names, result.fidelity.adversarial_accuracy, derive_seed(p.seed, 5));
+            result.utility = utility::measure(&real, held, syn, &names);
+            tracing::info!(
+                "synthetic: membership AUC {:.3}, privacy loss {:.3} ({:.1} s with the utility)",
+                figures.membership_auc,
+                figures.privacy_loss,
+                t.elapsed().as_secs_f64()
+            );
+            result.privacy = Some(figures);
+        }
+        comparisons.push(result);
     }
     for b in &opts.baselines {
         let result = match b {
-            Baseline::Holdout => {
-                let (a, bside) = holdout_sides(&real, &names, derive_seed(p.seed, 4))?;
-                let pooled = Pooled::balance(&a, &bside, &names, derive_seed(p.seed, 1));
-                protocol::run(
-                    "holdout",
-                    "real vs real (held-out halves): the noise floor",
-                    &pooled,
-                    &variants,
-                    p,
-                    &progress,
-                )?
-            }
-            Baseline::Independent => {
-                let seed = derive_seed(p.seed, 3);
-                let matrix = independent_haplotypes(&real, &names, seed);
-                stage_independent(
-                    &mut outputs,
-                    out_dir,
-                    &matrix,
-                    &variants,
-                    &real_files,
-                    p.seed,
-                )?;
-                let groups = group_indices(&matrix, &names);
-                let side = Side {
-                    packed: PackedHaplotypes::from_rows(matrix.values(), snps),
-                    groups,
+            Baseline::Floor => {
+                let (pooled, description) = match &heldout {
+                    Some((held, _, _)) => (
+                        Pooled::balance(&real, held, &names, derive_seed(p.seed, 1)),
+                        "real vs real (training vs held-out): the noise floor",
+                    ),
+                    None => {
+                        let (a, bside) = real_halves(&real, &names, derive_seed(p.seed, 4))?;
+                        (
+                            Pooled::balance(&a, &bside, &names, derive_seed(p.seed, 1)),
+                            "real vs real (two halves of the real haplotypes): the noise floor",
+                        )
+                    }
                 };
-                drop(matrix);
-                let pooled = Pooled::balance(&real, &side, &names, derive_seed(p.seed, 1));
-                protocol::run(
-                    "independent",
-                    "real vs SNPs drawn independently at each group's allele frequencies: the naive simulator",
-                    &pooled,
-                    &variants,
-                    p,
-                    &progress,
-                )?
+                protocol::run("floor", description, &pooled, &variants, p, &progress)?
             }
         };
         comparisons.push(result);
@@ -364,12 +269,13 @@ pub fn discriminate(
         tracing::info!("{}: Delta {:.3} ({:.1} s)", c.name, c.delta, c.seconds);
     }
     progress.finish_and_clear();
+    let file_names = |files: &[PathBuf]| -> Vec<String> {
+        files.iter().map(|f| f.display().to_string()).collect()
+    };
     let report = Report {
-        real: real_files.iter().map(|f| f.display().to_string()).collect(),
-        synthetic: synthetic
-            .as_ref()
-            .map(|(_, f, _)| f.iter().map(|f| f.display().to_string()).collect())
-            .unwrap_or_default(),
+        real: file_names(&real_files),
+        heldout: heldout.as_ref().map(|(_, f, _)| file_names(f)).unwrap_or_default(),
+        synthetic: synthetic.as_ref().map(|(_, f, _)| file_names(f)).unwrap_or_default(),
         snps,
         groups: names.clone(),
         protocol: protocol_params(opts),
@@ -382,9 +288,9 @@ pub fn discriminate(
     for f in &real_files {
         inputs.push(FileRef::hashed("real", f, out_dir)?);
     }
-    if let Some((_, files, _)) = &synthetic {
-        for f in files {
-            inputs.push(FileRef::hashed("synthetic", f, out_dir)?);
+    for (role, side) in [("heldout", &heldout), ("synthetic", &synthetic)] {
+        for f in side.iter().flat_map(|(_, files, _)| files) {
+            inputs.push(FileRef::hashed(role, f, out_dir)?);
         }
     }
     let mut json_manifest = None;
@@ -470,6 +376,8 @@ pub fn protocol_params(opts: &DiscriminateOptions) -> serde_json::Value {
     let p = &opts.protocol;
     serde_json::json!({
         "baselines": opts.baselines.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+        "heldout": opts.heldout.is_some(),
+        "privacy": opts.heldout.is_some() && opts.privacy,
         "groups": opts.real.groups,
         "label": opts.real.label,
         "splits": p.splits,

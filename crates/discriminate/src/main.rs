@@ -1,4 +1,4 @@
-//! `gmmn-discriminate --real R [--synthetic S] [--baseline holdout,independent] --out DIR`: a thin
+//! `gmmn-discriminate --real R [--heldout H] [--synthetic S] [--baseline floor] --out DIR`: a thin
 //! layer over [`discriminate::discriminate`].
 
 use std::path::PathBuf;
@@ -13,8 +13,9 @@ use haplotypes::InputSpec;
 /// multi-layer perceptron (the paper's protocol), report Delta, allele-frequency and LD
 /// correlations, nearest-neighbour adversarial accuracy and exact copies, and diagnostics with
 /// figures (minor alleles per haplotype, LD decay, nearest-neighbour distances, allele-frequency
-/// error, the logistic model's strongest SNPs); beside it the noise floor (holdout) and the naive
-/// simulator (independent).
+/// error, the logistic model's strongest SNPs); with held-out real haplotypes (--heldout), privacy
+/// figures (membership attack, AATS against training and held-out, copies) and the utility of
+/// the synthetic data for an ancestry classifier; beside it the noise floor (floor).
 ///
 /// Inputs: genotype Parquet (a file, or a directory of per-group files such as gmmn-split's or
 /// gmmn-sample's output) or a VCF with a panel (any simulator's output).
@@ -27,6 +28,20 @@ struct Cli {
     /// Panel of the real samples (tab-separated, header with `sample` and the label column)
     #[arg(long)]
     real_panel: Option<PathBuf>,
+    /// Held-out real haplotypes the generator never saw (gmmn-split --holdout-fraction: its
+    /// output directory, whose *.heldout.parquet are read, a held-out file, or a VCF with
+    /// --heldout-panel). With it the real class of every comparison is the held-out set, --real
+    /// is the generator's training haplotypes, the `floor` baseline is training vs held-out, and
+    /// each synthetic comparison gets privacy figures (membership attack, AATS train/held-out,
+    /// copies) and the ancestry-classifier utility (trained on synthetic, tested on held-out)
+    #[arg(long)]
+    heldout: Option<PathBuf>,
+    /// Panel of the held-out samples (with a VCF --heldout)
+    #[arg(long)]
+    heldout_panel: Option<PathBuf>,
+    /// Skip the privacy and utility figures (to time the protocol without them)
+    #[arg(long)]
+    no_privacy: bool,
     /// Synthetic haplotypes, in the same forms as --real
     #[arg(long)]
     synthetic: Option<PathBuf>,
@@ -39,13 +54,14 @@ struct Cli {
     /// Only these groups (comma-separated); default: all groups of the real data
     #[arg(long, value_delimiter = ',')]
     groups: Option<Vec<String>>,
-    /// Baselines to report beside (or instead of) the synthetic data: holdout (real vs real
-    /// halves, the noise floor) and/or independent (SNPs drawn at each group's allele
-    /// frequencies, the naive simulator; its VCF is written too)
+    /// Baselines to report beside (or instead of) the synthetic data: floor, the noise floor of
+    /// real against real (training vs held-out with --heldout, else two halves of --real). The
+    /// reference simulators (independent SNPs, mosaic, HMM) are gmmn-reference's: evaluate
+    /// their output as --synthetic
     #[arg(long, value_delimiter = ',')]
     baseline: Vec<Baseline>,
     /// Output directory: report.json, report.md, each comparison's diagnostics figures
-    /// (<comparison>.<figure>.png and .svg) (and independent.vcf.gz + panel)
+    /// (<comparison>.<figure>.png and .svg)
     #[arg(long)]
     out: PathBuf,
     /// Random train/test splits
@@ -75,18 +91,24 @@ fn main() -> ExitCode {
         eprintln!("gmmn-discriminate: error: {e}");
         return ExitCode::FAILURE;
     }
-    let spec = |path: PathBuf, panel: Option<PathBuf>| InputSpec {
+    let spec = |path: PathBuf, panel: Option<PathBuf>, heldout: bool| InputSpec {
         path,
         panel,
         label: cli.label.clone(),
         groups: cli.groups.clone(),
+        heldout,
     };
     let opts = DiscriminateOptions {
-        real: spec(cli.real.clone(), cli.real_panel.clone()),
+        real: spec(cli.real.clone(), cli.real_panel.clone(), false),
+        heldout: cli
+            .heldout
+            .clone()
+            .map(|p| spec(p, cli.heldout_panel.clone(), true)),
+        privacy: !cli.no_privacy,
         synthetic: cli
             .synthetic
             .clone()
-            .map(|p| spec(p, cli.synthetic_panel.clone())),
+            .map(|p| spec(p, cli.synthetic_panel.clone(), false)),
         baselines: cli.baseline.clone(),
         protocol: ProtocolOptions {
             splits: cli.splits,

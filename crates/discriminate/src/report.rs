@@ -24,11 +24,95 @@ fn fid(f: &Fidelity) -> String {
     )
 }
 
+/// The privacy figures and the train-synthetic-test-real utility of each comparison that has them.
+fn privacy_and_utility(s: &mut String, r: &Report) {
+    let with: Vec<&ComparisonResult> = r
+        .comparisons
+        .iter()
+        .filter(|c| c.privacy.is_some())
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Privacy\n");
+    let _ = writeln!(
+        s,
+        "Members are the generator's training haplotypes, non-members the held-out ones. Membership AUC: \
+         how well the Hamming distance to the nearest synthetic haplotype tells members from non-members \
+         (Mann-Whitney, ties one half; 0.5 = no leak, flagged above 0.6). Privacy loss = AATS(held-out) - AATS(training). \
+         DCR: distance from each synthetic (or held-out real) haplotype to its nearest training haplotype.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| comparison | members / non-members | membership AUC | AATS training | AATS held-out | privacy loss | identical to training | held-out real identical | DCR p1 / p5 / median synthetic | held-out real |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let pct = |d: &artifact::report::DistancePercentiles| {
+        format!("{:.1} / {:.1} / {:.1}", d.p1, d.p5, d.median)
+    };
+    for c in &with {
+        let p = c.privacy.as_ref().expect("filtered");
+        let _ = writeln!(
+            s,
+            "| {} | {} / {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} |",
+            c.name,
+            p.members,
+            p.non_members,
+            p.membership_auc,
+            p.aats_training,
+            p.aats_heldout,
+            p.privacy_loss,
+            p.identical_to_training,
+            p.heldout_identical_to_training,
+            pct(&p.synthetic_to_training),
+            pct(&p.heldout_to_training)
+        );
+    }
+    for c in &with {
+        for f in &c.privacy.as_ref().expect("filtered").flags {
+            let _ = writeln!(s, "\n**Flag ({}):** {f}", c.name);
+        }
+    }
+    let utilities: Vec<_> = with
+        .iter()
+        .filter_map(|c| c.utility.as_ref().map(|u| (c, u)))
+        .collect();
+    if utilities.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Utility: an ancestry classifier trained on synthetic, tested on held-out real\n");
+    let _ = writeln!(s, "| comparison | trained on | accuracy | hardest pair | per group |");
+    let _ = writeln!(s, "|---|---|---:|---:|---|");
+    for (c, u) in utilities {
+        for (who, a) in [("synthetic", &u.trained_on_synthetic), ("real training", &u.trained_on_real)] {
+            let groups: Vec<String> = a.per_group.iter().map(|(g, v)| format!("{g} {v:.3}")).collect();
+            let _ = writeln!(
+                s,
+                "| {} | {who} | {:.3} | {} vs {}: {:.3} | {} |",
+                c.name, a.accuracy, u.hardest_pair.0, u.hardest_pair.1, a.hardest_pair, groups.join(", ")
+            );
+        }
+    }
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let p = &r.protocol;
     let _ = writeln!(s, "# Real vs synthetic haplotypes (gmmn-discriminate)\n");
-    let _ = writeln!(s, "- Real: {}", r.real.join(", "));
+    if r.heldout.is_empty() {
+        let _ = writeln!(s, "- Real: {}", r.real.join(", "));
+    } else {
+        let _ = writeln!(
+            s,
+            "- Real, the generator's training haplotypes: {}",
+            r.real.join(", ")
+        );
+        let _ = writeln!(
+            s,
+            "- Held-out real, never seen by the generator (the real class of every comparison): {}",
+            r.heldout.join(", ")
+        );
+    }
     if !r.synthetic.is_empty() {
         let _ = writeln!(s, "- Synthetic: {}", r.synthetic.join(", "));
     }
@@ -66,6 +150,7 @@ pub fn markdown(r: &Report) -> String {
             fid(&c.fidelity)
         );
     }
+    privacy_and_utility(&mut s, r);
     let _ = writeln!(s, "\n## Per group\n");
     let _ = writeln!(
         s,
@@ -128,7 +213,7 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(
         s,
         "Why the classifiers tell the sides apart. The second side of a comparison is named as such: synthetic, \
-         held-out real (holdout: the other half of the real haplotypes) or independent (the naive simulator). Minor alleles are those minor in the group's real \
+         or other real (floor: the held-out real haplotypes against the training ones, or the other half of the real haplotypes). Minor alleles are those minor in the group's real \
          haplotypes; LD decay is the mean r^2 of SNP pairs both polymorphic on that side, within each group; \
          nearest-neighbour distances are Hamming distances (SNPs that differ), pooled over the groups as for AATS. \
          Figures (PNG and SVG) are beside this report; their data are under `diagnostics` in report.json."

@@ -7,9 +7,11 @@
 //!   companions), e.g. `out/1kg/groups` or `out/1kg/synthetic`;
 //! * a VCF/BCF-text file (plain, gzip or bgzip) from any tool, with a panel that labels samples.
 //!
-//! [`bits`] holds the bit-packed Hamming kernels both stages use.
+//! [`bits`] holds the bit-packed Hamming kernels both stages use; [`synthetic`] and [`vcf`] write
+//! simulated haplotypes as every simulator stage does (gmmn-sample, gmmn-reference).
 
 pub mod bits;
+pub mod synthetic;
 pub mod vcf;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +57,10 @@ pub struct InputSpec {
     pub label: String,
     /// Keep only these groups (None: all).
     pub groups: Option<Vec<String>>,
+    /// For a directory: read the held-out parts `*.heldout.parquet` of a gmmn-split with a
+    /// hold-out instead of its training parts (which are read, and the held-out ones skipped,
+    /// when false).
+    pub heldout: bool,
 }
 
 /// Haplotypes with a group each, plus the variants they are genotyped at.
@@ -100,9 +106,12 @@ fn is_vcf(path: &Path) -> bool {
         .any(|s| name.ends_with(s))
 }
 
-/// The group files of a directory: `*.parquet` except `*.variants.parquet`, sorted by name.
-fn group_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+/// The group files of a directory, sorted by name: `*.parquet` except `*.variants.parquet`, and
+/// of those the held-out parts `*.heldout.parquet` (gmmn-split --holdout-fraction) when
+/// `heldout`, else every other one.
+fn group_files(dir: &Path, heldout: bool) -> Result<Vec<PathBuf>, InputError> {
     let entries = std::fs::read_dir(dir).map_err(|e| ArtifactError::io(dir, e))?;
+    let held_suffix = format!(".{}", split::HELDOUT_SUFFIX);
     let mut files = Vec::new();
     for e in entries {
         let p = e.map_err(|e| ArtifactError::io(dir, e))?.path();
@@ -111,7 +120,10 @@ fn group_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        if name.ends_with(".parquet") && !name.ends_with(".variants.parquet") {
+        if name.ends_with(".parquet")
+            && !name.ends_with(".variants.parquet")
+            && name.ends_with(&held_suffix) == heldout
+        {
             files.push(p);
         }
     }
@@ -119,7 +131,11 @@ fn group_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     if files.is_empty() {
         return Err(invalid(
             dir,
-            "no genotype Parquet (*.parquet other than *.variants.parquet) in this directory",
+            if heldout {
+                "no held-out genotype Parquet (*.heldout.parquet, written by gmmn-split --holdout-fraction) in this directory"
+            } else {
+                "no genotype Parquet (*.parquet other than *.variants.parquet and *.heldout.parquet) in this directory"
+            },
         ));
     }
     Ok(files)
@@ -259,7 +275,7 @@ pub fn load(spec: &InputSpec) -> Result<HaplotypeSet, InputError> {
         return Err(invalid(path, "no such file or directory"));
     }
     let (matrix, variants, files) = if path.is_dir() {
-        let files = group_files(path)?;
+        let files = group_files(path, spec.heldout)?;
         let mut labels = Vec::new();
         let mut values = Vec::new();
         let mut variants: Option<(Vec<Variant>, PathBuf)> = None;

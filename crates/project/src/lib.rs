@@ -309,6 +309,7 @@ pub fn project(opts: &ProjectOptions, out_dir: &Path) -> Result<ProjectSummary, 
         panel: panel.clone(),
         label: opts.label.clone(),
         groups: opts.groups.clone(),
+        heldout: false,
     };
     let real = haplotypes::load(&spec(&opts.real, &opts.real_panel))?;
     let synth = haplotypes::load(&spec(&opts.synthetic, &opts.synthetic_panel))?;

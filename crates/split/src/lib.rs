@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use artifact::rng::{derive_seed, SeededRng};
 use artifact::{
     allele_counts_of_rows, open_artifact, read_genotypes_parquet, read_variants_parquet,
     write_variants_parquet, ArtifactError, ArtifactKind, FileRef, Manifest, OutputSet, Producer,
@@ -133,7 +134,20 @@ pub struct SplitOptions {
     pub drop_unlabelled: bool,
     /// A requested group with fewer haplotypes is an error.
     pub min_haplotypes: usize,
+    /// Share of each group's individuals held out (written to `<G>.heldout.parquet`, never
+    /// sketched, for the evaluation); 0 = off.
+    pub holdout_fraction: f64,
+    /// Seed of the held-out draw.
+    pub seed: u64,
 }
+
+/// File name of a group's held-out haplotypes, beside its training file `<G>.parquet`.
+pub fn heldout_file_name(group: &str) -> String {
+    format!("{group}.{HELDOUT_SUFFIX}")
+}
+
+/// `<G>.heldout.parquet`: the held-out part of a split (see [`SplitOptions::holdout_fraction`]).
+pub const HELDOUT_SUFFIX: &str = "heldout.parquet";
 
 #[derive(Debug, Clone)]
 pub struct GroupOutput {
@@ -142,6 +156,8 @@ pub struct GroupOutput {
     pub samples: usize,
     pub genotypes: PathBuf,
     pub variants: PathBuf,
+    /// With a hold-out: (haplotypes, samples, file) of the held-out part.
+    pub heldout: Option<(usize, usize, PathBuf)>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +179,13 @@ impl std::fmt::Display for SplitSummary {
                 g.samples,
                 g.genotypes.display()
             )?;
+            if let Some((h, n, path)) = &g.heldout {
+                writeln!(
+                    f,
+                    "  {:<12} {:>6} haplotypes ({} samples)  {}  (held out)",
+                    "", h, n, path.display()
+                )?;
+            }
         }
         if self.unlabelled_samples > 0 {
             writeln!(
@@ -198,6 +221,12 @@ pub fn split(
     out_dir: &Path,
     opts: &SplitOptions,
 ) -> Result<SplitSummary, SplitError> {
+    if !(0.0..1.0).contains(&opts.holdout_fraction) {
+        return Err(SplitError::Groups(format!(
+            "--holdout-fraction {} must be at least 0 and below 1",
+            opts.holdout_fraction
+        )));
+    }
     let genotypes_path = resolve_genotypes(input);
     let gm = open_artifact(&genotypes_path, ArtifactKind::Genotypes)?;
     let variants_path = gm.companion(&genotypes_path, "variants")?;
@@ -304,16 +333,14 @@ pub fn split(
     let producer = Producer::new("split", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let mut out = OutputSet::new();
     let mut outputs = Vec::new();
-    for g in &groups {
-        let rows = &rows_by_group[g.as_str()];
-        let samples = {
-            let mut s: Vec<&str> = rows
-                .iter()
-                .map(|&i| matrix.labels()[i].sample.as_str())
-                .collect();
-            s.dedup();
-            s.len()
-        };
+    let write = |out: &mut OutputSet,
+                 g: &str,
+                 rows: &[usize],
+                 part: &str,
+                 gpath: &Path,
+                 vpath: &Path|
+     -> Result<usize, SplitError> {
+        let samples = count_samples(&matrix, rows);
         let counts = allele_counts_of_rows(matrix.n_snps(), rows.iter().map(|&i| matrix.row(i)));
         let monomorphic = counts
             .iter()
@@ -324,33 +351,59 @@ pub fn split(
             let mut m = Manifest::new(kind, producer.clone())
                 .param("panel", opts.panel.display().to_string())
                 .param("column", opts.column.clone())
-                .param("group", g.clone())
+                .param("group", g.to_string())
                 .param("groups", groups.clone())
                 .param("drop_unlabelled", opts.drop_unlabelled)
                 .param("min_haplotypes", opts.min_haplotypes as u64)
+                .param("holdout_fraction", opts.holdout_fraction)
+                .param("part", part)
                 .count("haplotypes", rows.len() as u64)
                 .count("samples", samples as u64)
                 .count("snps", matrix.n_snps() as u64)
                 .count("monomorphic_snps", monomorphic as u64)
                 .count("unlabelled_samples", unlabelled.len() as u64);
+            // The draw of the held-out individuals is the one random thing a split does.
+            m.seed = (opts.holdout_fraction > 0.0).then_some(opts.seed);
             m.inputs = inputs.clone();
             m
         };
-        let gpath = out_dir.join(format!("{g}.parquet"));
-        let vpath = out_dir.join(format!("{g}.variants.parquet"));
         let mut v = base(ArtifactKind::Variants);
         v.shape = vec![matrix.n_snps() as u64];
-        let v = out.stage_artifact(&vpath, v, |w| write_variants_parquet(w, &table))?;
+        let v = out.stage_artifact(vpath, v, |w| write_variants_parquet(w, &table))?;
         let mut m = base(ArtifactKind::Genotypes);
         m.shape = vec![rows.len() as u64, matrix.n_snps() as u64];
-        m.companions = vec![FileRef::new("variants", &vpath, v.sha256.clone(), out_dir)?];
-        out.stage_artifact(&gpath, m, |w| matrix.write_rows_parquet(w, rows, Some(g)))?;
+        m.companions = vec![FileRef::new("variants", vpath, v.sha256.clone(), out_dir)?];
+        out.stage_artifact(gpath, m, |w| matrix.write_rows_parquet(w, rows, Some(g)))?;
+        Ok(samples)
+    };
+    for g in &groups {
+        let rows = &rows_by_group[g.as_str()];
+        let gpath = out_dir.join(format!("{g}.parquet"));
+        let vpath = out_dir.join(format!("{g}.variants.parquet"));
+        if opts.holdout_fraction == 0.0 {
+            let samples = write(&mut out, g, rows, "all", &gpath, &vpath)?;
+            outputs.push(GroupOutput {
+                group: g.clone(),
+                haplotypes: rows.len(),
+                samples,
+                genotypes: gpath,
+                variants: vpath,
+                heldout: None,
+            });
+            continue;
+        }
+        let (training, heldout) = holdout_rows(&matrix, rows, g, opts)?;
+        let samples = write(&mut out, g, &training, "training", &gpath, &vpath)?;
+        let hpath = out_dir.join(heldout_file_name(g));
+        let hvpath = out_dir.join(format!("{g}.heldout.variants.parquet"));
+        let hsamples = write(&mut out, g, &heldout, "heldout", &hpath, &hvpath)?;
         outputs.push(GroupOutput {
             group: g.clone(),
-            haplotypes: rows.len(),
+            haplotypes: training.len(),
             samples,
             genotypes: gpath,
             variants: vpath,
+            heldout: Some((heldout.len(), hsamples, hpath)),
         });
     }
     out.commit()?;
@@ -363,6 +416,56 @@ pub fn split(
             0
         },
     })
+}
+
+/// Distinct samples among `rows` (a sample's haplotypes are adjacent rows).
+fn count_samples(matrix: &artifact::GenotypeMatrix, rows: &[usize]) -> usize {
+    let mut s: Vec<&str> = rows
+        .iter()
+        .map(|&i| matrix.labels()[i].sample.as_str())
+        .collect();
+    s.dedup();
+    s.len()
+}
+
+/// A stable 64-bit hash of a group name (FNV-1a), so that a group's held-out draw depends on its
+/// name and the seed, not on which other groups were requested.
+fn name_stream(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// `rows` of one group cut by individual into (training, held-out): round(fraction x
+/// individuals) individuals, at least one and leaving at least one, drawn with a seeded shuffle;
+/// both haplotypes of a person fall on the same side. Rows stay in file order on each side.
+fn holdout_rows(
+    matrix: &artifact::GenotypeMatrix,
+    rows: &[usize],
+    group: &str,
+    opts: &SplitOptions,
+) -> Result<(Vec<usize>, Vec<usize>), SplitError> {
+    let mut samples: Vec<&str> = rows
+        .iter()
+        .map(|&i| matrix.labels()[i].sample.as_str())
+        .collect();
+    samples.dedup();
+    if samples.len() < 2 {
+        return Err(SplitError::Groups(format!(
+            "group `{group}` has {} individual(s); --holdout-fraction needs at least 2 (one to train on, one to hold out)",
+            samples.len()
+        )));
+    }
+    let n_out = ((opts.holdout_fraction * samples.len() as f64).round() as usize)
+        .clamp(1, samples.len() - 1);
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    SeededRng::new(derive_seed(opts.seed, name_stream(group))).shuffle(&mut order);
+    let held: std::collections::HashSet<&str> =
+        order[..n_out].iter().map(|&k| samples[k]).collect();
+    let (heldout, training): (Vec<usize>, Vec<usize>) = rows
+        .iter()
+        .partition(|&&i| held.contains(matrix.labels()[i].sample.as_str()));
+    Ok((training, heldout))
 }
 
 #[cfg(test)]

@@ -32,6 +32,14 @@ struct Cli {
     /// A requested group with fewer haplotypes is an error
     #[arg(long, default_value_t = 20)]
     min_haplotypes: usize,
+    /// Share of each group's individuals to hold out for the evaluation (both haplotypes of a
+    /// person on one side): written as <GROUP>.heldout.parquet beside the training part
+    /// <GROUP>.parquet, which is what gets sketched; 0 = no hold-out
+    #[arg(long, default_value_t = 0.0)]
+    holdout_fraction: f64,
+    /// Seed of the held-out draw
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -46,6 +54,8 @@ fn main() -> ExitCode {
         groups: cli.groups,
         drop_unlabelled: cli.drop_unlabelled,
         min_haplotypes: cli.min_haplotypes,
+        holdout_fraction: cli.holdout_fraction,
+        seed: cli.seed,
     };
     match split::split(&cli.input, &cli.out, &opts) {
         Ok(summary) => {
