@@ -43,6 +43,19 @@ pub const STAGES: [&str; 7] = [
     "discriminate",
 ];
 
+/// What `gmmn run --from` takes: the stages in pipeline order, with gmmn-reference (which reads
+/// only the split, beside sketch -> train -> sample) after sample. Each is a `gmmn-<stage>` binary.
+pub const FROM_STAGES: [&str; 8] = [
+    "ingest",
+    "split",
+    "sketch",
+    "train",
+    "sample",
+    "reference",
+    "project",
+    "discriminate",
+];
+
 #[derive(Debug, Clone, Deserialize)]
 struct RawSpec {
     name: String,
@@ -72,7 +85,12 @@ struct RawInput {
 struct RawEvaluate {
     project: Option<bool>,
     discriminate: Option<bool>,
+    holdout: Option<f64>,
+    #[serde(rename = "paper-protocol")]
+    paper_protocol: Option<bool>,
     baselines: Option<Vec<String>>,
+    #[serde(default)]
+    references: Vec<Params>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,8 +125,25 @@ pub struct Spec {
     pub stages: Map<String, Value>,
     pub project: bool,
     pub discriminate: bool,
+    /// Share of each group's individuals gmmn-split holds out (0: none). With a hold-out every
+    /// comparison's real class is the held-out set, which no generator or reference has seen.
+    pub holdout: f64,
+    /// Also judge each variant and reference under the authors' protocol (report-paper/).
+    pub paper_protocol: bool,
+    /// `floor` or nothing: the noise floor of real against real.
     pub baselines: Vec<String>,
+    /// Reference simulators (gmmn-reference) judged beside the variants.
+    pub references: Vec<Reference>,
     pub variants: Vec<Variant>,
+}
+
+/// A reference simulator of the spec: `gmmn-reference DIR/groups` with `params` as its flags.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub name: String,
+    pub label: String,
+    /// method, segment, flip, clusters, iterations, clip, n, seed, threads.
+    pub params: Params,
 }
 
 #[derive(Debug, Clone)]
@@ -143,7 +178,13 @@ impl Spec {
             path: path.to_path_buf(),
             problems,
         };
-        let problems = schema_problems(&value);
+        let mut problems = schema_problems(&value);
+        let renamed = renamed_baselines(&value);
+        if !renamed.is_empty() {
+            // The schema's "not one of [floor]" says less than what to write instead.
+            problems.retain(|p| !p.starts_with("evaluate.baselines"));
+            problems.extend(renamed);
+        }
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -158,10 +199,21 @@ impl Spec {
                     v.name
                 ));
             }
-            if matches!(v.name.as_str(), "ingest" | "groups" | "baselines" | "logs") {
+            if RESERVED.contains(&v.name.as_str()) {
                 problems.push(format!(
                     "variants[{i}].name: `{}` is reserved (it names a directory of the run)",
                     v.name
+                ));
+            }
+        }
+        for (i, r) in raw.evaluate.references.iter().enumerate() {
+            let name = r.get("name").and_then(Value::as_str).unwrap_or_default();
+            if raw.evaluate.references[..i]
+                .iter()
+                .any(|q| q.get("name").and_then(Value::as_str) == Some(name))
+            {
+                problems.push(format!(
+                    "evaluate.references[{i}].name: `{name}` is used by an earlier reference; names must be unique"
                 ));
             }
         }
@@ -220,10 +272,18 @@ impl Spec {
             stages: raw.stages,
             project: raw.evaluate.project.unwrap_or(true),
             discriminate: raw.evaluate.discriminate.unwrap_or(true),
+            holdout: raw.evaluate.holdout.unwrap_or(0.0),
+            paper_protocol: raw.evaluate.paper_protocol.unwrap_or(false),
             baselines: raw
                 .evaluate
                 .baselines
-                .unwrap_or_else(|| vec!["holdout".into(), "independent".into()]),
+                .unwrap_or_else(|| vec!["floor".into()]),
+            references: raw
+                .evaluate
+                .references
+                .iter()
+                .map(Reference::from_params)
+                .collect(),
             variants,
         })
     }
@@ -236,6 +296,89 @@ impl Spec {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+/// Names a variant may not take: directories of the run.
+pub const RESERVED: [&str; 5] = ["ingest", "groups", "baselines", "references", "logs"];
+
+impl Reference {
+    /// From a spec entry the schema accepted: `name`, optional `label`, the rest flags.
+    fn from_params(entry: &Params) -> Reference {
+        let mut params = entry.clone();
+        let name = params
+            .remove("name")
+            .map(|v| scalar(&v))
+            .unwrap_or_default();
+        let label = params.remove("label").map(|v| scalar(&v));
+        let label = label.unwrap_or_else(|| default_reference_label(&params));
+        Reference {
+            name,
+            label,
+            params,
+        }
+    }
+
+    pub fn method(&self) -> &str {
+        self.params
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// What a reference is, in words, from its method and parameters (gmmn-reference's defaults
+/// when a parameter is not given: segment 400, clusters 20, iterations 20).
+fn default_reference_label(params: &Params) -> String {
+    let get = |k: &str, default: &str| params.get(k).map_or(default.to_string(), scalar);
+    match params.get("method").and_then(Value::as_str) {
+        Some("independent") => "independent SNPs at the training allele frequencies".into(),
+        Some("mosaic") => {
+            let flip = params
+                .get("flip")
+                .filter(|f| f.as_f64() != Some(0.0))
+                .map_or(String::new(), |f| {
+                    format!(", alleles flipped at {}", scalar(f))
+                });
+            format!(
+                "mosaic of training segments, mean {} SNPs{flip}",
+                get("segment", "400")
+            )
+        }
+        Some("hmm") => format!(
+            "haplotype HMM (fastPHASE-style), K {}, {} EM iterations",
+            get("clusters", "20"),
+            get("iterations", "20")
+        ),
+        other => other.unwrap_or("reference").to_string(),
+    }
+}
+
+/// The baselines of an older spec format, each with what to write instead.
+fn renamed_baselines(value: &Value) -> Vec<String> {
+    let Some(list) = value
+        .pointer("/evaluate/baselines")
+        .and_then(Value::as_array)
+    else {
+        return vec![];
+    };
+    let mut problems = Vec::new();
+    for (i, b) in list.iter().enumerate() {
+        match b.as_str() {
+            Some("holdout") => problems.push(format!(
+                "evaluate.baselines[{i}]: `holdout` is now called `floor` (the noise floor: training \
+                 vs held-out real haplotypes when evaluate.holdout > 0, else two halves of the real \
+                 data): write `baselines: [floor]`"
+            )),
+            Some("independent") => problems.push(format!(
+                "evaluate.baselines[{i}]: `independent` is no longer a baseline of gmmn-discriminate; \
+                 the independent-SNP simulator is a reference of gmmn-reference now: remove it from \
+                 baselines and write `references: [{{name: independent, method: independent}}]` \
+                 under evaluate"
+            )),
+            _ => {}
+        }
+    }
+    problems
 }
 
 /// Every schema violation of `value`, as `key.path: message`.
@@ -309,7 +452,10 @@ mod tests {
         assert_eq!(spec.variants[0].train["lr"], 0.001);
         assert_eq!(spec.variants[1].train["steps"], 10);
         assert_eq!(spec.variants[1].sketch["features"], "identity");
-        assert_eq!(spec.baselines, ["holdout", "independent"]);
+        assert_eq!(spec.baselines, ["floor"]);
+        assert_eq!(spec.holdout, 0.0);
+        assert!(!spec.paper_protocol);
+        assert!(spec.references.is_empty());
         assert_eq!(spec.vcf, dir.path().join("x.vcf"));
         assert_eq!(
             flags(&spec.variants[0].train),
@@ -349,6 +495,88 @@ mod tests {
 
         let e = spec_in(dir.path(), "name: [").unwrap_err().to_string();
         assert!(e.contains("not YAML"), "{e}");
+    }
+
+    const EVALUATE: &str =
+        "evaluate:\n  holdout: 0.5\n  paper-protocol: true\n  baselines: [floor]\n  \
+        references:\n    - {name: independent, method: independent}\n    \
+        - {name: mosaic-50, method: mosaic, segment: 50}\n    \
+        - {name: hmm, label: the HMM, method: hmm, clusters: 20, iterations: 5}\n";
+
+    #[test]
+    fn evaluation_keys_hold_out_references_and_the_paper_protocol() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec_in(dir.path(), &format!("{GOOD}{EVALUATE}")).unwrap();
+        assert_eq!(spec.holdout, 0.5);
+        assert!(spec.paper_protocol);
+        assert_eq!(spec.baselines, ["floor"]);
+        let names: Vec<&str> = spec.references.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["independent", "mosaic-50", "hmm"]);
+        // name and label are the spec's; the rest are gmmn-reference's flags.
+        let mosaic = &spec.references[1];
+        assert_eq!(mosaic.method(), "mosaic");
+        assert_eq!(
+            flags(&mosaic.params),
+            ["--method", "mosaic", "--segment", "50"]
+        );
+        assert_eq!(mosaic.label, "mosaic of training segments, mean 50 SNPs");
+        assert_eq!(spec.references[2].label, "the HMM");
+        assert_eq!(
+            flags(&spec.references[2].params),
+            ["--clusters", "20", "--iterations", "5", "--method", "hmm"]
+        );
+        assert_eq!(
+            spec.references[0].label,
+            "independent SNPs at the training allele frequencies"
+        );
+    }
+
+    #[test]
+    fn old_baselines_are_refused_with_what_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = format!("{GOOD}evaluate: {{baselines: [holdout, independent]}}\n");
+        let e = spec_in(dir.path(), &old).unwrap_err().to_string();
+        assert!(
+            e.contains("evaluate.baselines[0]") && e.contains("`holdout` is now called `floor`"),
+            "{e}"
+        );
+        assert!(e.contains("baselines: [floor]"), "{e}");
+        assert!(
+            e.contains("evaluate.baselines[1]")
+                && e.contains("references: [{name: independent, method: independent}]"),
+            "{e}"
+        );
+        // Only the explanation, not the schema's bare "not one of".
+        assert!(!e.contains("is not one of"), "{e}");
+    }
+
+    #[test]
+    fn bad_references_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // A flag of another method (gmmn-reference would ignore it; the spec says so first).
+        let bad = format!("{GOOD}{EVALUATE}")
+            .replace("method: hmm, clusters", "method: mosaic, clusters");
+        let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
+        assert!(e.contains("evaluate.references[2].clusters"), "{e}");
+        let bad = format!("{GOOD}{EVALUATE}").replace("name: hmm,", "name: mosaic-50,");
+        let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("evaluate.references[2].name") && e.contains("unique"),
+            "{e}"
+        );
+        let bad = format!("{GOOD}{EVALUATE}").replace("method: independent}", "method: copy}");
+        let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
+        assert!(e.contains("evaluate.references[0].method"), "{e}");
+        let bad = format!("{GOOD}{EVALUATE}").replace("holdout: 0.5", "holdout: 1");
+        let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
+        assert!(e.contains("evaluate.holdout"), "{e}");
+        // A variant may not take the references' directory.
+        let bad = GOOD.replace("name: b", "name: references");
+        let e = spec_in(dir.path(), &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("variants[1].name") && e.contains("reserved"),
+            "{e}"
+        );
     }
 
     #[test]
