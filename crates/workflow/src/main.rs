@@ -30,7 +30,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         /// Rerun this stage and every later one even when up to date
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(workflow::spec::STAGES))]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(workflow::spec::FROM_STAGES))]
         from: Option<String>,
         /// Rerun every stage
         #[arg(long)]

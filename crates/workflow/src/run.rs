@@ -4,18 +4,28 @@
 //!
 //! ```text
 //! DIR/ingest/{genotypes,variants}.parquet
-//! DIR/groups/<G>.parquet
-//! DIR/baselines/report.{json,md}             noise floor and naive simulator
-//! DIR/baselines/<baseline>.<figure>.{png,svg} their diagnostics' figures
+//! DIR/groups/<G>.parquet, <G>.variants.parquet   the training part (all of it without a hold-out)
+//! DIR/groups/<G>.heldout.parquet, ...             the held-out part (evaluate.holdout > 0)
+//! DIR/baselines/report.{json,md}             the noise floor (training vs held-out real)
+//! DIR/baselines/floor.<figure>.{png,svg}      its diagnostics' figures
 //! DIR/<variant>/<G>/sketch/sketch.npy
 //! DIR/<variant>/<G>/model/model.safetensors
 //! DIR/<variant>/synthetic/<G>.{parquet,vcf.gz}
 //! DIR/<variant>/projection/, DIR/<variant>/report/ (report.{json,md}, synthetic.<figure>.{png,svg})
+//! DIR/<variant>/report-paper/               the same under --protocol paper (evaluate.paper-protocol)
+//! DIR/references/<name>/synthetic/<G>.{parquet,vcf.gz}   gmmn-reference on DIR/groups
+//! DIR/references/<name>/report/, report-paper/           their gmmn-discriminate reports
 //! DIR/table.{md,json}                       the final table (see [`crate::table`])
 //! DIR/ledger.yaml                          sha256 of every manifest ([`crate::audit::seal`])
 //! DIR/logs/<step>.log                       each subprocess's output
 //! DIR/.gmmn/<step>.json                     the command that made each step's outputs
 //! ```
+//!
+//! Steps: `ingest`, `split`, `sketch/<variant>/<G>`, `train/..`, `sample/..` and `reference/<name>`
+//! (the chains, `--jobs` at once), then `baselines`, `project/<variant>`,
+//! `discriminate/<variant>`, `discriminate-paper/<variant>`, `discriminate/reference/<name>` and
+//! `discriminate-paper/reference/<name>`. With a hold-out, every gmmn-discriminate reads
+//! `--real DIR/groups --heldout DIR/groups`: the training part and the held-out part of the split.
 //!
 //! A step is skipped when every output exists with a manifest that validates against its kind's
 //! schema (a tree from an older version is brought up to date) and whose sha256 is that of the
@@ -37,7 +47,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::spec::{flags, scalar, Params, Spec, STAGES};
+use crate::spec::{flags, scalar, Params, Reference, Spec, FROM_STAGES};
 use crate::table;
 
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +142,7 @@ struct Runner<'a> {
 
 /// Run `spec` into `opts.out`.
 pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
-    for stage in STAGES {
+    for stage in FROM_STAGES {
         let path = opts.bin.join(format!("gmmn-{stage}"));
         if !path.is_file() {
             return Err(RunError::MissingBinary { path });
@@ -171,7 +181,13 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
         })?,
     };
 
-    let mut chains = Vec::new();
+    // The references read only the split, so they run beside the variants' chains (first:
+    // they are quick, and a refused parameter shows before hours of training).
+    let mut chains: Vec<Vec<Step>> = spec
+        .references
+        .iter()
+        .map(|r| vec![runner.reference_step(r, &groups)])
+        .collect();
     for variant in &spec.variants {
         for group in &groups {
             chains.push(runner.group_chain(variant, group)?);
@@ -182,11 +198,32 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
         evaluation.push(vec![runner.baseline_step(&groups)]);
     }
     for variant in &spec.variants {
+        let vdir = dir.join(&variant.name);
         if spec.project {
             evaluation.push(vec![runner.project_step(&variant.name, &groups)]);
         }
         if spec.discriminate {
-            evaluation.push(vec![runner.discriminate_step(&variant.name, &groups)]);
+            for paper in protocols(spec) {
+                evaluation.push(vec![runner.discriminate_step(
+                    &variant.name,
+                    &vdir,
+                    &groups,
+                    paper,
+                )]);
+            }
+        }
+    }
+    if spec.discriminate {
+        for r in &spec.references {
+            let rdir = reference_dir(dir, &r.name);
+            for paper in protocols(spec) {
+                evaluation.push(vec![runner.discriminate_step(
+                    &format!("reference/{}", r.name),
+                    &rdir,
+                    &groups,
+                    paper,
+                )]);
+            }
         }
     }
     let steps: usize = chains.iter().chain(&evaluation).map(Vec::len).sum();
@@ -245,7 +282,12 @@ impl Runner<'_> {
 
     fn split_step(&self, groups: Option<Vec<String>>) -> Step {
         let out = self.dir().join("groups");
-        let params = self.spec.stage("split");
+        let mut params = self.spec.stage("split");
+        let holdout = self.spec.holdout > 0.0;
+        if holdout {
+            params.insert("holdout-fraction".into(), Value::from(self.spec.holdout));
+            params = self.with_seed(params);
+        }
         let mut args = vec![
             Self::path_arg(&self.dir().join("ingest")),
             "--panel".into(),
@@ -261,9 +303,16 @@ impl Runner<'_> {
         // With no groups known yet (first run, groups not listed) the outputs are unknown and
         // the step must run; an empty list would look up to date.
         let outputs = match groups {
-            Some(g) if !g.is_empty() => {
-                g.iter().map(|g| out.join(format!("{g}.parquet"))).collect()
-            }
+            Some(g) if !g.is_empty() => g
+                .iter()
+                .flat_map(|g| {
+                    let mut files = vec![out.join(format!("{g}.parquet"))];
+                    if holdout {
+                        files.push(out.join(format!("{g}.heldout.parquet")));
+                    }
+                    files
+                })
+                .collect(),
             _ => vec![out.join(".unknown-groups")],
         };
         Step {
@@ -370,13 +419,54 @@ impl Runner<'_> {
         }
     }
 
+    /// gmmn-reference on the training part of every group: the reference's own chain.
+    fn reference_step(&self, reference: &Reference, groups: &[String]) -> Step {
+        let out = reference_dir(self.dir(), &reference.name).join("synthetic");
+        let params = self.with_seed(reference.params.clone());
+        let mut args = vec![
+            Self::path_arg(&self.dir().join("groups")),
+            "--out".into(),
+            Self::path_arg(&out),
+        ];
+        args.extend(flags(&params));
+        let extra_args = if params.contains_key("threads") {
+            vec![]
+        } else {
+            self.threads_for_job()
+        };
+        Step {
+            id: format!("reference/{}", reference.name),
+            stage: "reference",
+            args,
+            extra_args,
+            outputs: groups
+                .iter()
+                .flat_map(|g| {
+                    [
+                        out.join(format!("{g}.parquet")),
+                        out.join(format!("{g}.vcf.gz")),
+                    ]
+                })
+                .collect(),
+            params,
+        }
+    }
+
+    /// `--real DIR/groups [--heldout DIR/groups] [--synthetic S] --groups G --out OUT`: with a
+    /// hold-out, gmmn-discriminate reads the training part as --real and the held-out part of
+    /// the same directory as --heldout (gmmn-project only the training part).
     fn evaluation_args(
         &self,
         synthetic: Option<&Path>,
+        heldout: bool,
         groups: &[String],
         out: &Path,
     ) -> Vec<String> {
-        let mut args = vec!["--real".into(), Self::path_arg(&self.dir().join("groups"))];
+        let real = Self::path_arg(&self.dir().join("groups"));
+        let mut args = vec!["--real".into(), real.clone()];
+        if heldout && self.spec.holdout > 0.0 {
+            args.extend(["--heldout".into(), real]);
+        }
         if let Some(s) = synthetic {
             args.extend(["--synthetic".into(), Self::path_arg(s)]);
         }
@@ -392,7 +482,7 @@ impl Runner<'_> {
     fn baseline_step(&self, groups: &[String]) -> Step {
         let out = self.dir().join("baselines");
         let params = self.with_seed(self.spec.stage("discriminate"));
-        let mut args = self.evaluation_args(None, groups, &out);
+        let mut args = self.evaluation_args(None, true, groups, &out);
         args.extend(["--baseline".into(), self.spec.baselines.join(",")]);
         args.extend(flags(&params));
         Step {
@@ -409,7 +499,7 @@ impl Runner<'_> {
         let vdir = self.dir().join(variant);
         let out = vdir.join("projection");
         let params = self.with_seed(self.spec.stage("project"));
-        let mut args = self.evaluation_args(Some(&vdir.join("synthetic")), groups, &out);
+        let mut args = self.evaluation_args(Some(&vdir.join("synthetic")), false, groups, &out);
         args.extend(flags(&params));
         Step {
             id: format!("project/{variant}"),
@@ -421,14 +511,25 @@ impl Runner<'_> {
         }
     }
 
-    fn discriminate_step(&self, variant: &str, groups: &[String]) -> Step {
-        let vdir = self.dir().join(variant);
-        let out = vdir.join("report");
+    /// gmmn-discriminate of `base`/synthetic into `base`/report (`base`/report-paper under the
+    /// paper's protocol); `what` names the step (`discriminate/<what>`).
+    fn discriminate_step(&self, what: &str, base: &Path, groups: &[String], paper: bool) -> Step {
+        let (out, id) = if paper {
+            (
+                base.join("report-paper"),
+                format!("discriminate-paper/{what}"),
+            )
+        } else {
+            (base.join("report"), format!("discriminate/{what}"))
+        };
         let params = self.with_seed(self.spec.stage("discriminate"));
-        let mut args = self.evaluation_args(Some(&vdir.join("synthetic")), groups, &out);
+        let mut args = self.evaluation_args(Some(&base.join("synthetic")), true, groups, &out);
+        if paper {
+            args.extend(["--protocol".into(), "paper".into()]);
+        }
         args.extend(flags(&params));
         Step {
-            id: format!("discriminate/{variant}"),
+            id,
             stage: "discriminate",
             args,
             extra_args: vec![],
@@ -481,11 +582,10 @@ impl Runner<'_> {
     }
 
     fn forced(&self, step: &Step) -> bool {
-        let index = |s: &str| STAGES.iter().position(|x| *x == s).unwrap_or(usize::MAX);
-        match &self.opts.from {
-            Some(from) => index(step.stage) >= index(from),
-            None => false,
-        }
+        self.opts
+            .from
+            .as_deref()
+            .is_some_and(|from| reruns_from(from, step.stage))
     }
 
     fn run_step(&self, step: &Step) -> Result<(), RunError> {
@@ -630,6 +730,40 @@ impl Runner<'_> {
     }
 }
 
+/// Whether `--from FROM` reruns a step of `stage`. The references hang off the split beside
+/// sketch -> train -> sample: `--from sketch` leaves them, `--from reference` reruns them and the
+/// evaluation only.
+pub fn reruns_from(from: &str, stage: &str) -> bool {
+    let index = |s: &str| {
+        FROM_STAGES
+            .iter()
+            .position(|x| *x == s)
+            .unwrap_or(usize::MAX)
+    };
+    let evaluation = matches!(stage, "project" | "discriminate");
+    match (from, stage) {
+        (f, s) if f == s => true,
+        (f, "reference") => index(f) <= index("split"),
+        ("reference", _) => evaluation,
+        (f, s) => index(s) >= index(f),
+    }
+}
+
+/// The protocols each variant and reference is judged under: strict (false), and the paper's
+/// (true) when the spec asks for it.
+fn protocols(spec: &Spec) -> Vec<bool> {
+    if spec.paper_protocol {
+        vec![false, true]
+    } else {
+        vec![false]
+    }
+}
+
+/// DIR/references/<name>: a reference simulator's synthetic data and reports.
+pub fn reference_dir(dir: &Path, name: &str) -> PathBuf {
+    dir.join("references").join(name)
+}
+
 /// The diagnostics' figures gmmn-discriminate writes per comparison, `<comparison>.<figure>.png`
 /// and `.svg` (as `discriminate::diagnostics::FIGURES`).
 pub const DISCRIMINATE_FIGURES: [&str; 4] = [
@@ -725,6 +859,21 @@ fn group_haplotypes(group_file: &Path) -> Result<u64, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_reruns_the_stage_and_what_depends_on_it() {
+        // The chain after a stage, and the evaluation.
+        assert!(reruns_from("train", "train") && reruns_from("train", "sample"));
+        assert!(reruns_from("train", "discriminate") && !reruns_from("train", "sketch"));
+        // The references read only the split: earlier stages rerun them, the chain's do not.
+        assert!(reruns_from("ingest", "reference") && reruns_from("split", "reference"));
+        assert!(!reruns_from("sketch", "reference") && !reruns_from("sample", "reference"));
+        assert!(!reruns_from("discriminate", "reference"));
+        // --from reference: the references and the evaluation, not the variants' chains.
+        assert!(reruns_from("reference", "reference") && reruns_from("reference", "discriminate"));
+        assert!(reruns_from("reference", "project"));
+        assert!(!reruns_from("reference", "sketch") && !reruns_from("reference", "sample"));
+    }
 
     #[test]
     fn parameters_compare_by_value() {

@@ -1,16 +1,20 @@
-//! The final table of a run (`DIR/table.md`, `DIR/table.json`): one row per variant with its
-//! classifiers' accuracies, Delta beside the paper's, fidelity, and training time; then the
-//! noise floor and the naive simulator from the baselines report.
+//! The final table of a run (`DIR/table.md`, `DIR/table.json`): one row per variant, then one per
+//! reference simulator, then the noise floor, each read from its report.json through the typed
+//! [`artifact::report::ReportSummary`] (the type gmmn-discriminate writes, so no string key can
+//! drift). The Markdown has two tables: realism (classifiers, Delta under the strict protocol and
+//! the paper's, fidelity, training time) and privacy and utility (AATS against training and
+//! held-out, privacy loss, copies, the membership attack, the ancestry classifier), and a list of
+//! the privacy flags gmmn-discriminate raised.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use artifact::report::{ClassifierSummary, ComparisonSummary, Privacy, ReportSummary, Utility};
 use artifact::{open_artifact, ArtifactKind, FileRef, Manifest, OutputSet, Producer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::run::Timings;
+use crate::run::{reference_dir, Timings};
 use crate::spec::Spec;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,80 +25,165 @@ pub enum TableError {
     Report { path: PathBuf, message: String },
 }
 
+/// What a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// A GMMN configuration of the spec: trained on sketches only.
+    Variant,
+    /// A reference simulator (gmmn-reference): not private, it uses the real haplotypes.
+    Reference,
+    /// Real against real: the noise floor.
+    Floor,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     pub name: String,
     pub label: String,
-    /// Mean test accuracy and its sd per classifier (LR, KNN, MLP).
-    pub accuracy: BTreeMap<String, (f64, f64)>,
+    pub kind: RowKind,
+    /// Mean test accuracy and its sd per classifier (LR, KNN, MLP), strict protocol.
+    pub classifiers: Vec<ClassifierSummary>,
+    /// Delta under the strict protocol: against the held-out real haplotypes with a hold-out.
     pub delta: f64,
+    /// Delta under the authors' protocol (report-paper/), when the spec ran it.
+    pub delta_paper_protocol: Option<f64>,
+    /// Classifier accuracies under the authors' protocol.
+    pub classifiers_paper_protocol: Option<Vec<ClassifierSummary>>,
+    /// The paper's Table I Delta of this configuration (the spec's `paper_delta`).
     pub paper_delta: Option<f64>,
     pub af_correlation: f64,
     /// Pooled over groups (inflated by between-group structure).
     pub ld_r2_correlation_pooled: f64,
     /// Mean over groups of each group's own LD r^2 correlation.
     pub ld_r2_correlation_within: f64,
+    /// AATS against the comparison's real class (the held-out haplotypes with a hold-out).
     pub adversarial_accuracy: f64,
+    /// Share of the compared haplotypes identical to one of the real class.
     pub identical_fraction: f64,
-    /// Seconds of gmmn-train summed over groups (None for baselines).
+    /// Against the training haplotypes, with a hold-out (None for the floor and without one).
+    pub privacy: Option<Privacy>,
+    /// Train-synthetic-test-real ancestry classifier, with a hold-out.
+    pub utility: Option<Utility>,
+    /// Seconds of gmmn-train summed over groups (variants), of gmmn-reference (references).
     pub train_seconds: Option<f64>,
     pub report: String,
+    pub report_paper_protocol: Option<String>,
 }
 
-/// Read `comparison` of report.json at `path` into a row.
-fn read_row(path: &Path, comparison: &str, name: &str, label: &str) -> Result<Row, TableError> {
-    open_artifact(path, ArtifactKind::Report)?;
-    let bad = |message: String| TableError::Report {
+fn bad(path: &Path, message: String) -> TableError {
+    TableError::Report {
         path: path.to_path_buf(),
         message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let report: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let c = report["comparisons"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["name"] == comparison))
-        .ok_or_else(|| bad(format!("no comparison `{comparison}`")))?;
-    let num = |v: &Value, what: &str| {
-        v.as_f64()
-            .ok_or_else(|| bad(format!("{comparison}: `{what}` is not a number")))
-    };
-    let mut accuracy = BTreeMap::new();
-    for cl in c["classifiers"].as_array().into_iter().flatten() {
-        let n = cl["name"].as_str().unwrap_or("?").to_string();
-        accuracy.insert(n, (num(&cl["mean"], "mean")?, num(&cl["sd"], "sd")?));
     }
-    let f = &c["fidelity"];
-    let within: Vec<f64> = c["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g["fidelity"]["ld_r2_correlation"].as_f64())
+}
+
+/// report.json at `path`, its manifest checked, as the typed summary.
+fn read_report(path: &Path) -> Result<ReportSummary, TableError> {
+    open_artifact(path, ArtifactKind::Report)?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(path, e.to_string()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| bad(path, format!("not a gmmn-discriminate report: {e}")))
+}
+
+fn comparison<'a>(
+    report: &'a ReportSummary,
+    path: &Path,
+    name: &str,
+) -> Result<&'a ComparisonSummary, TableError> {
+    report.comparison(name).ok_or_else(|| {
+        let have: Vec<&str> = report.comparisons.iter().map(|c| c.name.as_str()).collect();
+        bad(
+            path,
+            format!("no comparison `{name}` (it has: {})", have.join(", ")),
+        )
+    })
+}
+
+/// The row of comparison `name` of report.json at `path`.
+fn read_row(
+    path: &Path,
+    name_in_report: &str,
+    kind: RowKind,
+    name: &str,
+    label: &str,
+) -> Result<Row, TableError> {
+    let report = read_report(path)?;
+    let c = comparison(&report, path, name_in_report)?;
+    if c.protocol.as_deref().is_some_and(|p| p != "strict") {
+        return Err(bad(
+            path,
+            format!(
+                "comparison `{name_in_report}` ran under the `{}` protocol; report/ holds the strict one",
+                c.protocol.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let within: Vec<f64> = c
+        .groups
+        .iter()
+        .map(|g| g.fidelity.ld_r2_correlation)
+        .filter(|r| r.is_finite())
         .collect();
     Ok(Row {
         name: name.into(),
         label: label.into(),
-        accuracy,
-        delta: num(&c["delta"], "delta")?,
+        kind,
+        classifiers: c.classifiers.clone(),
+        delta: c.delta,
+        delta_paper_protocol: None,
+        classifiers_paper_protocol: None,
         paper_delta: None,
-        af_correlation: num(
-            &f["allele_frequency_correlation"],
-            "allele_frequency_correlation",
-        )?,
-        ld_r2_correlation_pooled: num(&f["ld_r2_correlation"], "ld_r2_correlation")?,
+        af_correlation: c.fidelity.allele_frequency_correlation,
+        ld_r2_correlation_pooled: c.fidelity.ld_r2_correlation,
         ld_r2_correlation_within: if within.is_empty() {
             f64::NAN
         } else {
             within.iter().sum::<f64>() / within.len() as f64
         },
-        adversarial_accuracy: num(&f["adversarial_accuracy"], "adversarial_accuracy")?,
-        identical_fraction: num(&f["identical_fraction"], "identical_fraction")?,
+        adversarial_accuracy: c.fidelity.adversarial_accuracy,
+        identical_fraction: c.fidelity.identical_fraction,
+        privacy: c.privacy.clone(),
+        utility: c.utility.clone(),
         train_seconds: None,
         report: path.to_string_lossy().into_owned(),
+        report_paper_protocol: None,
     })
 }
 
-/// The rows of a finished run: each variant's report, then the baselines.
+/// Delta and the classifiers of report-paper/report.json beside the strict row.
+fn add_paper_protocol(row: &mut Row, path: &Path) -> Result<(), TableError> {
+    let report = read_report(path)?;
+    let c = comparison(&report, path, "synthetic")?;
+    if c.protocol.as_deref() != Some("paper") {
+        return Err(bad(
+            path,
+            format!(
+                "comparison `synthetic` ran under the {} protocol, not the paper's (--protocol paper)",
+                c.protocol.as_deref().unwrap_or("strict")
+            ),
+        ));
+    }
+    row.delta_paper_protocol = Some(c.delta);
+    row.classifiers_paper_protocol = Some(c.classifiers.clone());
+    row.report_paper_protocol = Some(path.to_string_lossy().into_owned());
+    Ok(())
+}
+
+/// How a reference row is labelled in the Markdown.
+pub const NOT_PRIVATE: &str = "reference, not private: uses real haplotypes";
+
+/// The noise floor's label: what it compares.
+fn floor_label(spec: &Spec) -> &'static str {
+    if spec.holdout > 0.0 {
+        "noise floor: training vs held-out real"
+    } else {
+        "noise floor: two halves of the real data"
+    }
+}
+
+/// The rows of a finished run: each variant's report, each reference's, then the floor.
 pub fn rows(
     spec: &Spec,
     dir: &Path,
@@ -104,8 +193,17 @@ pub fn rows(
     let mut rows = Vec::new();
     if spec.discriminate {
         for v in &spec.variants {
-            let path = dir.join(&v.name).join("report").join("report.json");
-            let mut row = read_row(&path, "synthetic", &v.name, &v.label)?;
+            let base = dir.join(&v.name);
+            let mut row = read_row(
+                &base.join("report").join("report.json"),
+                "synthetic",
+                RowKind::Variant,
+                &v.name,
+                &v.label,
+            )?;
+            if spec.paper_protocol {
+                add_paper_protocol(&mut row, &base.join("report-paper").join("report.json"))?;
+            }
             row.paper_delta = v.paper_delta;
             let secs: Vec<f64> = groups
                 .iter()
@@ -114,58 +212,115 @@ pub fn rows(
             row.train_seconds = (secs.len() == groups.len()).then(|| secs.iter().sum());
             rows.push(row);
         }
+        for r in &spec.references {
+            let base = reference_dir(dir, &r.name);
+            let mut row = read_row(
+                &base.join("report").join("report.json"),
+                "synthetic",
+                RowKind::Reference,
+                &r.name,
+                &r.label,
+            )?;
+            if spec.paper_protocol {
+                add_paper_protocol(&mut row, &base.join("report-paper").join("report.json"))?;
+            }
+            row.train_seconds = timings.get(&format!("reference/{}", r.name)).copied();
+            rows.push(row);
+        }
     }
     let baselines = dir.join("baselines").join("report.json");
     for b in &spec.baselines {
-        let label = match b.as_str() {
-            "holdout" => "noise floor: real vs held-out real",
-            _ => "naive simulator: independent SNPs at the group's frequencies",
-        };
-        rows.push(read_row(&baselines, b, b, label)?);
+        rows.push(read_row(
+            &baselines,
+            b,
+            RowKind::Floor,
+            b,
+            floor_label(spec),
+        )?);
     }
     Ok(rows)
 }
 
-/// The Markdown table of `rows`.
+fn label_of(r: &Row) -> String {
+    match r.kind {
+        RowKind::Reference => format!("{} ({NOT_PRIVATE})", r.label),
+        _ => r.label.clone(),
+    }
+}
+
+fn num(x: Option<f64>, digits: usize) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        _ => "-".into(),
+    }
+}
+
+/// The Markdown tables of `rows`.
 pub fn markdown(spec: &Spec, dir: &Path, rows: &[Row]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# {}: real vs synthetic haplotypes\n", spec.name);
     if let Some(d) = &spec.description {
         let _ = writeln!(s, "{}\n", d.trim());
     }
+    let heldout = spec.holdout > 0.0;
+    if heldout {
+        let _ = writeln!(
+            s,
+            "The real class of every comparison is the held-out real haplotypes: {:.0}% of each \
+             group's individuals, which no generator or reference saw; they were trained on the \
+             rest.\n",
+            spec.holdout * 100.0
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "No hold-out (evaluate.holdout is 0): the real class is the generators' own training \
+             haplotypes, so a copy of them would pass for real, and there are no privacy figures.\n"
+        );
+    }
+    let _ = writeln!(s, "## Realism\n");
     let _ = writeln!(
         s,
         "Accuracy of classifiers told to separate real from synthetic haplotypes (mean ± sd over \
-         the splits; 0.5 = indistinguishable). Delta = max |0.5 - accuracy|. LD: correlation of \
-         r² over nearby SNP pairs, the mean of each group's own (the pooled figure is inflated \
-         by between-group structure). AATS: nearest-neighbour adversarial accuracy (0.5 ideal).\n"
+         the splits; 0.5 = indistinguishable). Delta = max |0.5 - accuracy| under the strict \
+         protocol (balanced pools, converged classifiers{}). Delta, paper's protocol: the authors' \
+         protocol (real class = the training haplotypes, unbalanced pools, their classifier \
+         settings; report-paper/), \"-\" when not run. Paper Delta: the paper's Table I. LD: \
+         correlation of r² over nearby SNP pairs, the mean of each group's own. AATS: \
+         nearest-neighbour adversarial accuracy against the real class (0.5 ideal). Train time: \
+         gmmn-train summed over the groups (gmmn-reference's run for a reference).\n",
+        if heldout { ", held-out real" } else { "" }
     );
     let _ = writeln!(
         s,
-        "| configuration | LR | KNN | MLP | Delta | paper Delta | AF corr | LD r² corr | AATS | identical | train time |"
+        "| configuration | LR | KNN | MLP | Delta | Delta, paper's protocol | paper Delta | AF corr | LD r² corr | AATS | train time |"
     );
     let _ = writeln!(s, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let acc = |c: &str| {
-            r.accuracy
-                .get(c)
-                .map_or("-".into(), |(m, sd)| format!("{m:.3} ± {sd:.3}"))
+            r.classifiers
+                .iter()
+                .find(|x| x.name == c)
+                .map_or("-".into(), |x| format!("{:.3} ± {:.3}", x.mean, x.sd))
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.3} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
-            r.label,
+            "| {} | {} | {} | {} | {:.3} | {} | {} | {:.3} | {} | {:.3} | {} |",
+            label_of(r),
             acc("LR"),
             acc("KNN"),
             acc("MLP"),
             r.delta,
-            r.paper_delta.map_or("-".into(), |d| format!("{d:.2}")),
+            num(r.delta_paper_protocol, 3),
+            num(r.paper_delta, 2),
             r.af_correlation,
-            r.ld_r2_correlation_within,
+            num(Some(r.ld_r2_correlation_within), 3),
             r.adversarial_accuracy,
-            r.identical_fraction,
             r.train_seconds.map_or("-".into(), |t| format!("{t:.0} s")),
         );
+    }
+    if heldout {
+        privacy_table(&mut s, rows);
     }
     if spec.project {
         let _ = writeln!(
@@ -186,6 +341,76 @@ pub fn markdown(spec: &Spec, dir: &Path, rows: &[Row]) -> String {
     s
 }
 
+fn privacy_table(s: &mut String, rows: &[Row]) {
+    let _ = writeln!(s, "\n## Privacy and utility\n");
+    let mut pairs: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.utility.as_ref())
+        .map(|u| format!("{} vs {}", u.hardest_pair.0, u.hardest_pair.1))
+        .collect();
+    pairs.dedup();
+    let _ = writeln!(
+        s,
+        "Against the generator's training haplotypes (members) and the held-out ones \
+         (non-members). AATS train / held-out: nearest-neighbour adversarial accuracy of the \
+         synthetic haplotypes against each; privacy loss = AATS held-out - AATS train (> 0: the \
+         synthetic sit nearer their training haplotypes than unseen ones). Identical: share of \
+         synthetic haplotypes identical to a training haplotype (in brackets the held-out real \
+         ones' share: what chance gives). Membership AUC: a distance-to-closest-record attack \
+         (0.5 = no leak). Ancestry, hardest pair ({}): accuracy of a classifier of that pair \
+         trained on the synthetic haplotypes and tested on the held-out real ones (trained on \
+         the real training haplotypes in brackets).\n",
+        if pairs.is_empty() {
+            "none measured".to_string()
+        } else {
+            pairs.join("; ")
+        }
+    );
+    let _ = writeln!(
+        s,
+        "| configuration | AATS train / held-out | privacy loss | identical (held-out real) | membership AUC | ancestry, hardest pair: synthetic (real) |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let (aats, loss, identical, auc) = match &r.privacy {
+            Some(p) => (
+                format!("{:.3} / {:.3}", p.aats_training, p.aats_heldout),
+                format!("{:+.3}", p.privacy_loss),
+                format!(
+                    "{:.3} ({:.3})",
+                    p.identical_to_training, p.heldout_identical_to_training
+                ),
+                format!("{:.3}", p.membership_auc),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        let ancestry = r.utility.as_ref().map_or("-".into(), |u| {
+            format!(
+                "{:.3} ({:.3})",
+                u.trained_on_synthetic.hardest_pair, u.trained_on_real.hardest_pair
+            )
+        });
+        let _ = writeln!(
+            s,
+            "| {} | {aats} | {loss} | {identical} | {auc} | {ancestry} |",
+            label_of(r)
+        );
+    }
+    let flagged: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.privacy.as_ref().is_some_and(|p| !p.flags.is_empty()))
+        .collect();
+    if flagged.is_empty() {
+        let _ = writeln!(s, "\nPrivacy flags: none.");
+    } else {
+        let _ = writeln!(s, "\nPrivacy flags:\n");
+        for r in flagged {
+            let flags = &r.privacy.as_ref().expect("filtered").flags;
+            let _ = writeln!(s, "- {}: {}", label_of(r), flags.join("; "));
+        }
+    }
+}
+
 /// Write `DIR/table.md` and `DIR/table.json` with their manifests; return the Markdown.
 pub fn write_table(
     spec: &Spec,
@@ -198,12 +423,17 @@ pub fn write_table(
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "spec": spec.name,
         "groups": groups,
+        "holdout": spec.holdout,
         "rows": rows,
     }))
     .expect("rows serialise");
 
     let mut inputs = vec![FileRef::hashed("spec", &spec.path, dir)?];
-    let mut reports: Vec<String> = rows.iter().map(|r| r.report.clone()).collect();
+    let mut reports: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| std::iter::once(r.report.as_str()).chain(r.report_paper_protocol.as_deref()))
+        .collect();
+    reports.sort();
     reports.dedup();
     for r in &reports {
         inputs.push(FileRef::hashed("report", Path::new(r), dir)?);
@@ -223,10 +453,22 @@ pub fn write_table(
                 .map(|v| v.name.clone())
                 .collect::<Vec<_>>(),
         )
-        .param("baselines", spec.baselines.clone());
+        .param(
+            "references",
+            spec.references
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>(),
+        )
+        .param("baselines", spec.baselines.clone())
+        .param("holdout", spec.holdout)
+        .param("paper_protocol", spec.paper_protocol);
         for r in &rows {
-            m.params
-                .insert(format!("delta_{}", r.name), Value::from(r.delta));
+            let key = match r.kind {
+                RowKind::Reference => format!("delta_reference_{}", r.name),
+                _ => format!("delta_{}", r.name),
+            };
+            m.params.insert(key, Value::from(r.delta));
         }
         m.inputs = inputs.clone();
         m.shape = vec![rows.len() as u64];
