@@ -518,6 +518,20 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     let flags = p["flags"].as_array().unwrap();
     assert_eq!(flags.len(), 2, "{flags:?}");
     assert!(floor.get("privacy").is_none());
+    // The two DCR distributions as a figure (PNG and SVG, named in the report), its data in
+    // report.json: every synthetic haplotype at distance 0.
+    let dcr = &p["dcr_histogram"];
+    assert_eq!(dcr["start"], 0);
+    assert_eq!(dcr["synthetic_to_training"][0], syn["privacy"]["members"]);
+    for ext in ["png", "svg"] {
+        let m = open_artifact(&copy.join(format!("synthetic.dcr.{ext}")), ArtifactKind::Plot).unwrap();
+        assert_eq!(m.params["figure"], "dcr");
+    }
+    assert!(syn["diagnostics"]["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["png"] == "synthetic.dcr.png"));
     let md = std::fs::read_to_string(copy.join("report.md")).unwrap();
     assert!(md.contains("## Privacy") && md.contains("**Flag (synthetic):** membership AUC"), "{md}");
     // The copy is as useful as the real data for an ancestry classifier (it is the real data).

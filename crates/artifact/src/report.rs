@@ -57,8 +57,20 @@ pub struct Privacy {
     pub synthetic_to_training: DistancePercentiles,
     /// ... against those of each held-out real haplotype to its nearest training haplotype.
     pub heldout_to_training: DistancePercentiles,
+    /// Histogram of both distance sets (the `dcr` figure's data).
+    pub dcr_histogram: DistanceHistogram,
     /// Warnings in words (empty when nothing is flagged).
     pub flags: Vec<String>,
+}
+
+/// Counts of integer distances in bins [start + k w, start + (k + 1) w), the same bins for both
+/// sets: synthetic to nearest training, held-out real to nearest training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistanceHistogram {
+    pub start: u32,
+    pub bin_width: u32,
+    pub synthetic_to_training: Vec<u64>,
+    pub heldout_to_training: Vec<u64>,
 }
 
 /// Accuracy of an ancestry classifier tested on held-out real haplotypes.

@@ -16,12 +16,14 @@
 //! popcount ([`haplotypes::bits`]); logistic regression and the MLP take each haplotype as the
 //! list of its minor alleles ([`sparse`]).
 
+pub mod classifier;
 pub mod diagnostics;
 pub mod figures;
 pub mod knn;
 pub mod logistic;
 pub mod metrics;
 pub mod mlp;
+pub mod paper;
 pub mod privacy;
 pub mod protocol;
 pub mod report;
@@ -46,6 +48,7 @@ use artifact::{
 use haplotypes::bits::PackedHaplotypes;
 use haplotypes::{HaplotypeSet, InputError, InputSpec};
 
+use crate::diagnostics as diag;
 use protocol::{ComparisonResult, Pooled, ProtocolOptions, Side};
 
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +243,12 @@ pub fn discriminate(
                 figures.privacy_loss,
                 t.elapsed().as_secs_f64()
             );
+            let stem = diag::figure_stem("synthetic", "dcr");
+            result.diagnostics.figures.push(diag::FigureFiles {
+                figure: "dcr".into(),
+                png: format!("{stem}.png"),
+                svg: format!("{stem}.svg"),
+            });
             result.privacy = Some(figures);
         }
         comparisons.push(result);
@@ -326,7 +335,11 @@ pub fn discriminate(
     let started = std::time::Instant::now();
     let mut written = 0;
     for c in &report.comparisons {
-        for fig in figures::figures(&c.name, &c.diagnostics)? {
+        let mut drawn = figures::figures(&c.name, &c.diagnostics)?;
+        if let Some(p) = &c.privacy {
+            drawn.push(figures::dcr_figure(&c.name, p)?);
+        }
+        for fig in drawn {
             for (ext, bytes) in [("png", fig.png.as_slice()), ("svg", fig.svg.as_bytes())] {
                 let path = out_dir.join(format!("{}.{ext}", fig.stem));
                 let mut m = Manifest::new(ArtifactKind::Plot, producer())

@@ -16,9 +16,10 @@
 
 use std::collections::BTreeMap;
 
-use artifact::report::{DistancePercentiles, Privacy};
+use artifact::report::{DistanceHistogram, DistancePercentiles, Privacy};
 use haplotypes::bits::{nearest, PackedHaplotypes};
 
+use crate::diagnostics::{Histogram, HISTOGRAM_BINS};
 use crate::metrics::NearestDistances;
 use crate::protocol::{Pooled, Side};
 
@@ -160,6 +161,20 @@ pub fn measure(
             100.0 * heldout_identical
         ));
     }
+    let h = Histogram::of(
+        &[
+            ("synthetic_to_training", &synthetic_to_training),
+            ("heldout_to_training", &heldout_to_training),
+        ],
+        HISTOGRAM_BINS,
+    );
+    let mut series = h.series.into_iter().map(|s| s.counts);
+    let dcr_histogram = DistanceHistogram {
+        start: h.start,
+        bin_width: h.bin_width,
+        synthetic_to_training: series.next().expect("two series"),
+        heldout_to_training: series.next().expect("two series"),
+    };
     Privacy {
         members: training.packed.n,
         non_members: heldout.packed.n,
@@ -172,6 +187,7 @@ pub fn measure(
         membership_auc_per_group: per_group,
         synthetic_to_training: percentiles(&synthetic_to_training),
         heldout_to_training: percentiles(&heldout_to_training),
+        dcr_histogram,
         flags,
     }
 }
