@@ -414,7 +414,7 @@ fn bad_inputs_fail_cleanly_with_no_report() {
             &"--synthetic-panel",
             &partial,
         ],
-        &["IND_EAS_000003", "partial.tsv"],
+        &["REF_INDEPENDENT_EAS_000003", "partial.tsv"],
     );
     // Nothing to compare, and bad options.
     fails(&out, &[], &["nothing to compare"]);
