@@ -470,8 +470,8 @@ mod tests {
         let mut s = Stats::zeros(6);
         hmm.accumulate(&x, &mut ws, &mut s);
         assert!((s.log_likelihood - total.ln()).abs() < 1e-12);
-        for c in 0..2 {
-            assert!((s.post0[c] + s.post1[c] - post0[c] / total).abs() < 1e-12);
+        for (c, p) in post0.iter().enumerate() {
+            assert!((s.post0[c] + s.post1[c] - p / total).abs() < 1e-12);
         }
         // Posteriors at every SNP sum to 1.
         for j in 0..3 {

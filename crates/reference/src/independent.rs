@@ -50,11 +50,11 @@ mod tests {
         let n_out = 20_000;
         let out = simulate(&training, n, m, n_out, 7);
         assert_eq!(out.len(), n_out * m);
-        for j in 0..m {
+        for (j, want) in af.iter().enumerate() {
             let p =
                 out.iter().skip(j).step_by(m).filter(|&&x| x == 1).count() as f64 / n_out as f64;
             // 5 binomial standard deviations at the worst frequency (1/2) is 0.018.
-            assert!((p - af[j]).abs() < 0.018, "SNP {j}: {p} against {}", af[j]);
+            assert!((p - want).abs() < 0.018, "SNP {j}: {p} against {want}");
         }
         // Fixed SNPs stay fixed exactly.
         assert!(out.iter().step_by(m).all(|&x| x == 0));

@@ -129,8 +129,8 @@ struct Resolved {
 fn resolve(opts: &ReferenceOptions) -> Result<Resolved, ReferenceError> {
     let usage = |m: String| Err(ReferenceError::Usage(m));
     let segment = opts.segment.unwrap_or(DEFAULT_SEGMENT);
-    // `!(x >= 1)` also refuses NaN.
-    if !(segment >= 1.0) || segment.is_infinite() {
+    // NaN fails `>= 1` too.
+    if !(segment.is_finite() && segment >= 1.0) {
         return usage(format!(
             "--segment {segment}: the mean segment length must be a finite number of SNPs >= 1"
         ));
@@ -447,9 +447,7 @@ fn base_manifest(
     .param("clip", only(Method::Hmm, r.hmm.clip.into()))
     .param(
         "em_log_likelihood",
-        em.map_or(Value::Null, |l| {
-            l.iter().copied().collect::<Vec<f64>>().into()
-        }),
+        em.map_or(Value::Null, |l| l.to_vec().into()),
     );
     base.seed = Some(opts.seed);
     base
