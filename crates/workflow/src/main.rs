@@ -168,6 +168,34 @@ fn check(spec: PathBuf) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !spec.references.is_empty() {
+        println!(
+            "{} reference(s), not private: {}",
+            spec.references.len(),
+            spec.references
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.method()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!(
+        "evaluation: {}; baselines: {}; paper's protocol: {}",
+        if spec.holdout > 0.0 {
+            format!(
+                "{:.0}% of each group's individuals held out",
+                spec.holdout * 100.0
+            )
+        } else {
+            "no hold-out (judged against the training data)".into()
+        },
+        if spec.baselines.is_empty() {
+            "none".into()
+        } else {
+            spec.baselines.join(", ")
+        },
+        if spec.paper_protocol { "yes" } else { "no" }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

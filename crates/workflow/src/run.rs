@@ -490,7 +490,7 @@ impl Runner<'_> {
             stage: "discriminate",
             args,
             extra_args: vec![],
-            outputs: discriminate_outputs(&out, &self.spec.baselines),
+            outputs: discriminate_outputs(&out, &self.spec.baselines, false),
             params,
         }
     }
@@ -533,7 +533,12 @@ impl Runner<'_> {
             stage: "discriminate",
             args,
             extra_args: vec![],
-            outputs: discriminate_outputs(&out, &["synthetic".to_string()]),
+            // With a hold-out the synthetic comparison has privacy figures, and their figure.
+            outputs: discriminate_outputs(
+                &out,
+                &["synthetic".to_string()],
+                self.spec.holdout > 0.0,
+            ),
             params,
         }
     }
@@ -773,12 +778,17 @@ pub const DISCRIMINATE_FIGURES: [&str; 4] = [
     "allele_frequencies",
 ];
 
+/// The figure of a comparison with privacy figures (a synthetic one judged against held-out
+/// real haplotypes): the distances to the closest training record, `<comparison>.dcr.{png,svg}`.
+pub const PRIVACY_FIGURES: [&str; 1] = ["dcr"];
+
 /// What gmmn-discriminate writes into `out` for `comparisons` (`synthetic`, or the baselines):
-/// the report and each comparison's figures.
-fn discriminate_outputs(out: &Path, comparisons: &[String]) -> Vec<PathBuf> {
+/// the report and each comparison's figures (with `privacy`, the privacy figures too).
+fn discriminate_outputs(out: &Path, comparisons: &[String], privacy: bool) -> Vec<PathBuf> {
     let mut files = vec![out.join("report.json"), out.join("report.md")];
+    let extra: &[&str] = if privacy { &PRIVACY_FIGURES } else { &[] };
     for c in comparisons {
-        for f in DISCRIMINATE_FIGURES {
+        for f in DISCRIMINATE_FIGURES.iter().chain(extra) {
             for ext in ["png", "svg"] {
                 files.push(out.join(format!("{c}.{f}.{ext}")));
             }
