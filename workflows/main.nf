@@ -35,12 +35,20 @@
  *
  * Each stage's stdout and stderr go to DIR/logs/<step>.log and its command and seconds to
  * DIR/.gmmn/<step>.json, as gmmn run writes them (steps: ingest, split, baselines,
- * sketch__<variant>__<group>, train__..., sample__..., project__<variant>,
- * discriminate__<variant>): `gmmn run` then finds the stages up to date, and `gmmn table` shows
- * the training times. TABLE writes DIR/table.{md,json}; AUDIT seals the run (DIR/ledger.yaml).
+ * sketch__<variant>__<group>, train__..., sample__..., reference__<name>, project__<variant>,
+ * discriminate__<variant>, discriminate-paper__<variant>, discriminate__reference__<name>,
+ * discriminate-paper__reference__<name>): `gmmn run` then finds the stages up to date, and
+ * `gmmn table` shows the training times. TABLE writes DIR/table.{md,json}; AUDIT seals the run
+ * (DIR/ledger.yaml).
+ *
+ * The evaluation keys: evaluate.holdout > 0 passes --holdout-fraction and the seed to gmmn-split
+ * and --heldout DIR/groups to every gmmn-discriminate; evaluate.references runs gmmn-reference
+ * per entry into DIR/references/<name>/synthetic (REFERENCE) and judges it (DISCRIMINATE);
+ * evaluate.paper-protocol adds a --protocol paper run of each variant and reference into
+ * report-paper/. A spec with the old baselines `holdout` or `independent` is refused.
  *
  * Threads: a process with more than one cpu (`process.withName: TRAIN { cpus = 8 }` in a config)
- * passes --threads to the binaries that take it (ingest, sketch, train, discriminate) unless the
+ * passes --threads to the binaries that take it (ingest, sketch, train, reference, discriminate) unless the
  * spec sets `threads`; with the default of one cpu they use every core they see, as under gmmn run.
  *
  * Nextflow's -resume reuses a task whose command is unchanged; it does not look at DIR, so after
@@ -182,7 +190,18 @@ def haplotypes(out, group) {
 }
 
 def threaded(stage, stageArgs) {
-    return stage in ['ingest', 'sketch', 'train', 'discriminate'] && !stageArgs.containsKey('threads')
+    return stage in ['ingest', 'sketch', 'train', 'reference', 'discriminate'] && !stageArgs.containsKey('threads')
+}
+
+// gmmn-reference's flags of a spec entry: every key but name and label.
+def referenceParams(entry) {
+    def p = [:]
+    entry.each { k, v ->
+        if (!(k.toString() in ['name', 'label'])) {
+            p[k.toString()] = v
+        }
+    }
+    return p
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,17 +335,33 @@ process PROJECT {
     stageScript(workflow.launchDir, ctx.bin, ctx.out, "project/${variant}", 'project', args, 1)
 }
 
-process DISCRIMINATE {
-    tag "${variant}"
+// One gmmn-reference per spec reference, on the training part of every group.
+process REFERENCE {
+    tag "${name}"
 
     input:
-    tuple val(ctx), val(variant), val(args), val(threads)
+    tuple val(ctx), val(name), val(args), val(threads)
 
     output:
-    val variant
+    val name
 
     script:
-    stageScript(workflow.launchDir, ctx.bin, ctx.out, "discriminate/${variant}", 'discriminate', args, threads ? task.cpus : 1)
+    stageScript(workflow.launchDir, ctx.bin, ctx.out, "reference/${name}", 'reference', args, threads ? task.cpus : 1)
+}
+
+// Every gmmn-discriminate of a variant or a reference, strict (report/) and paper (report-paper/):
+// `step` is gmmn run's step name (discriminate/<variant>, discriminate-paper/reference/<name>, ...).
+process DISCRIMINATE {
+    tag "${step}"
+
+    input:
+    tuple val(ctx), val(step), val(args), val(threads)
+
+    output:
+    val step
+
+    script:
+    stageScript(workflow.launchDir, ctx.bin, ctx.out, step, 'discriminate', args, threads ? task.cpus : 1)
 }
 
 // The final table from the reports (and the train times recorded in DIR/.gmmn).
@@ -374,7 +409,7 @@ workflow {
     def out = (params.outdir ?: "out/${spec.name}").toString()
     def bin = file(params.bin.toString()).toString()
     def ctx = [spec: specPath, out: out, bin: bin]
-    ['gmmn', 'gmmn-ingest', 'gmmn-split', 'gmmn-sketch', 'gmmn-train', 'gmmn-sample', 'gmmn-project', 'gmmn-discriminate'].each { b ->
+    ['gmmn', 'gmmn-ingest', 'gmmn-split', 'gmmn-sketch', 'gmmn-train', 'gmmn-sample', 'gmmn-reference', 'gmmn-project', 'gmmn-discriminate'].each { b ->
         if (!file("${bin}/${b}").exists()) {
             error("${bin}/${b} is not built: `cargo build --release --workspace --bins`, or pass --bin DIR")
         }
@@ -386,13 +421,28 @@ workflow {
     def evaluate = spec.evaluate ?: [:]
     def project = evaluate.project == null ? true : evaluate.project
     def discriminate = evaluate.discriminate == null ? true : evaluate.discriminate
-    def baselines = evaluate.baselines == null ? ['holdout', 'independent'] : evaluate.baselines
+    def holdout = evaluate.holdout == null ? 0 : evaluate.holdout
+    def paperProtocol = evaluate['paper-protocol'] == null ? false : evaluate['paper-protocol']
+    def baselines = evaluate.baselines == null ? ['floor'] : evaluate.baselines
+    baselines.each { b ->
+        if (b == 'holdout') {
+            error("${specPath}: evaluate.baselines: `holdout` is now called `floor` (the noise floor: training vs held-out real haplotypes when evaluate.holdout > 0, else two halves of the real data): write `baselines: [floor]`")
+        }
+        if (b == 'independent') {
+            error("${specPath}: evaluate.baselines: `independent` is no longer a baseline of gmmn-discriminate; the independent-SNP simulator is a reference of gmmn-reference now: remove it from baselines and write `references: [{name: independent, method: independent}]` under evaluate")
+        }
+    }
+    def references = (evaluate.references ?: []).collect { r -> [name: r.name.toString(), params: referenceParams(r)] }
     def variants = spec.variants.collect { v -> v.name.toString() }
 
-    // gmmn run's argument order for gmmn-project and gmmn-discriminate.
-    def evaluationArgs = { synthetic, dir ->
+    // gmmn run's argument order for gmmn-project and gmmn-discriminate (heldout: gmmn-discriminate,
+    // which with a hold-out reads the held-out part of DIR/groups as --heldout).
+    def evaluationArgs = { synthetic, dir, heldout ->
         def groups = listed ?: splitGroups(out)
         def args = ['--real', "${out}/groups".toString()]
+        if (heldout && holdout > 0) {
+            args += ['--heldout', "${out}/groups".toString()]
+        }
         if (synthetic) {
             args += ['--synthetic', synthetic]
         }
@@ -402,9 +452,14 @@ workflow {
     def ingestParams = stageParams(spec, 'ingest')
     INGEST(channel.of([ctx, [vcf, '--out', "${out}/ingest".toString()] + flags(ingestParams), threaded('ingest', ingestParams)]))
 
+    def splitParams = stageParams(spec, 'split')
+    if (holdout > 0) {
+        splitParams['holdout-fraction'] = holdout
+        splitParams = seeded(spec, splitParams)
+    }
     def splitArgs = [ "${out}/ingest".toString(), '--panel', panel, '--column', label] +
         (listed ? ['--groups', listed.join(',')] : []) +
-        ['--out', "${out}/groups".toString()] + flags(stageParams(spec, 'split'))
+        ['--out', "${out}/groups".toString()] + flags(splitParams)
     SPLIT(INGEST.out.map { done -> [ctx, splitArgs] })
 
     // Every (variant, group): the groups the spec lists, else those gmmn-split found.
@@ -436,21 +491,45 @@ workflow {
     if (project) {
         def projectParams = seeded(spec, stageParams(spec, 'project'))
         PROJECT(sampled.map { v, gs ->
-            [ctx, v, evaluationArgs("${out}/${v}/synthetic".toString(), "${out}/${v}/projection".toString()) + flags(projectParams)]
+            [ctx, v, evaluationArgs("${out}/${v}/synthetic".toString(), "${out}/${v}/projection".toString(), false) + flags(projectParams)]
         })
         finished = finished.mix(PROJECT.out)
     }
     def discriminateParams = seeded(spec, stageParams(spec, 'discriminate'))
     def discriminateThreads = threaded('discriminate', stageParams(spec, 'discriminate'))
-    if (discriminate) {
-        DISCRIMINATE(sampled.map { v, gs ->
-            [ctx, v, evaluationArgs("${out}/${v}/synthetic".toString(), "${out}/${v}/report".toString()) + flags(discriminateParams), discriminateThreads]
+
+    // The references read only the split: they run beside the variants' chains.
+    def referenced = channel.empty()
+    if (references) {
+        REFERENCE(SPLIT.out.flatMap { done ->
+            references.collect { r ->
+                def p = seeded(spec, r.params)
+                [ctx, r.name, ["${out}/groups".toString(), '--out', "${out}/references/${r.name}/synthetic".toString()] + flags(p), threaded('reference', r.params)]
+            }
         })
+        referenced = REFERENCE.out
+        finished = finished.mix(REFERENCE.out)
+    }
+
+    if (discriminate) {
+        // [step, base]: each gmmn-discriminate of `base`/synthetic, strict and (if asked) paper.
+        def judged = { what, base ->
+            def runs = [["discriminate/${what}".toString(), "${base}/report".toString(), []]]
+            if (paperProtocol) {
+                runs << ["discriminate-paper/${what}".toString(), "${base}/report-paper".toString(), ['--protocol', 'paper']]
+            }
+            runs.collect { run ->
+                [ctx, run[0], evaluationArgs("${base}/synthetic".toString(), run[1], true) + run[2] + flags(discriminateParams), discriminateThreads]
+            }
+        }
+        def tasks = sampled.flatMap { v, gs -> judged(v, "${out}/${v}".toString()) }
+            .mix(referenced.flatMap { name -> judged("reference/${name}".toString(), "${out}/references/${name}".toString()) })
+        DISCRIMINATE(tasks)
         finished = finished.mix(DISCRIMINATE.out)
     }
     if (baselines) {
         BASELINES(SPLIT.out.map { done ->
-            [ctx, evaluationArgs(null, "${out}/baselines".toString()) + ['--baseline', baselines.join(',')] + flags(discriminateParams), discriminateThreads]
+            [ctx, evaluationArgs(null, "${out}/baselines".toString(), true) + ['--baseline', baselines.join(',')] + flags(discriminateParams), discriminateThreads]
         })
         finished = finished.mix(BASELINES.out)
     }
