@@ -1,5 +1,6 @@
 //! workflows/Snakefile on workflows/tiny.yaml under a real Snakemake: the layout of `gmmn run`
-//! (data, manifests, logs, the recorded commands), the spec's parameters reaching the stages,
+//! (data, manifests, logs, the recorded commands; the held-out split, the reference simulator and
+//! its report), the spec's parameters reaching the stages,
 //! as many synthetic haplotypes as real per group, the reports, the final table and the sealed
 //! ledger; a second Snakemake run does nothing and `gmmn run` finds every step up to date. A bad
 //! spec is refused before anything runs, naming the key.
@@ -133,6 +134,8 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     for g in groups {
         data(format!("groups/{g}.parquet"));
         data(format!("groups/{g}.variants.parquet"));
+        data(format!("groups/{g}.heldout.parquet"));
+        data(format!("groups/{g}.heldout.variants.parquet"));
     }
     data("baselines/report.json".into());
     data("baselines/report.md".into());
@@ -143,8 +146,20 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
         "allele_frequencies",
     ];
     for f in figures {
-        data(format!("baselines/holdout.{f}.png"));
-        data(format!("baselines/holdout.{f}.svg"));
+        data(format!("baselines/floor.{f}.png"));
+        data(format!("baselines/floor.{f}.svg"));
+    }
+    // tiny.yaml's one reference simulator, judged as a variant is.
+    for g in groups {
+        for ext in ["parquet", "variants.parquet", "vcf.gz", "panel.tsv"] {
+            data(format!("references/independent/synthetic/{g}.{ext}"));
+        }
+    }
+    data("references/independent/report/report.json".into());
+    data("references/independent/report/report.md".into());
+    for f in figures.iter().chain(&["dcr"]) {
+        data(format!("references/independent/report/synthetic.{f}.png"));
+        data(format!("references/independent/report/synthetic.{f}.svg"));
     }
     for v in variants {
         for g in groups {
@@ -170,7 +185,8 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
         }
         data(format!("{v}/report/report.json"));
         data(format!("{v}/report/report.md"));
-        for f in figures {
+        // tiny.yaml holds out half: the synthetic comparison has privacy figures (dcr).
+        for f in figures.iter().chain(&["dcr"]) {
             data(format!("{v}/report/synthetic.{f}.png"));
             data(format!("{v}/report/synthetic.{f}.svg"));
         }
@@ -178,7 +194,13 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     data("table.md".into());
     data("table.json".into());
     want.push("ledger.yaml".into());
-    let mut steps = vec!["ingest".to_string(), "split".into(), "baselines".into()];
+    let mut steps = vec![
+        "ingest".to_string(),
+        "split".into(),
+        "baselines".into(),
+        "reference__independent".into(),
+        "discriminate__reference__independent".into(),
+    ];
     for v in variants {
         for g in groups {
             for s in ["sketch", "train", "sample"] {
@@ -232,22 +254,45 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
         }
     }
 
-    // As many synthetic haplotypes as real ones, per variant and group.
+    // Half of each group held out (holdout: 0.5, the spec's seed); as many synthetic haplotypes
+    // as training ones, per variant and group, and from the reference.
     for g in groups {
-        let real = manifest(&out.join(format!("groups/{g}.parquet"))).counts["haplotypes"];
+        let training = manifest(&out.join(format!("groups/{g}.parquet")));
+        let heldout = manifest(&out.join(format!("groups/{g}.heldout.parquet")));
+        assert_eq!(training.params["part"], "training", "{g}");
+        assert_eq!(heldout.params["holdout_fraction"], 0.5, "{g}");
+        assert_eq!(heldout.seed, Some(1), "{g}");
+        let real = training.counts["haplotypes"];
         assert!(real > 100, "{g}: {real} real haplotypes");
         for v in variants {
             let synthetic = manifest(&out.join(format!("{v}/synthetic/{g}.parquet")));
             assert_eq!(synthetic.counts["haplotypes"], real, "{v}/synthetic/{g}");
         }
+        let reference =
+            manifest(&out.join(format!("references/independent/synthetic/{g}.parquet")));
+        assert_eq!(reference.params["method"], "independent");
+        assert_eq!(reference.params["private"], false);
+        assert_eq!(reference.counts["haplotypes"], real, "reference {g}");
     }
 
-    // The reports: the noise floor alone in baselines (tiny.yaml asks for holdout only), real vs
-    // synthetic per variant, over both groups, with the spec's one split.
+    // The reports: the noise floor alone in baselines (training vs held-out), held-out real vs
+    // synthetic per variant and for the reference, over both groups, with the spec's one split.
     let baselines = json(&out.join("baselines/report.json"));
-    assert_eq!(comparisons(&baselines), ["holdout"]);
-    for v in variants {
+    assert_eq!(comparisons(&baselines), ["floor"]);
+    for v in variants
+        .iter()
+        .map(|v| v.to_string())
+        .chain(["references/independent".to_string()])
+    {
         let report = json(&out.join(format!("{v}/report/report.json")));
+        assert!(
+            !report["heldout"].as_array().unwrap().is_empty(),
+            "{v}: judged against the held-out part"
+        );
+        assert!(
+            report["comparisons"][0]["privacy"]["membership_auc"].is_number(),
+            "{v}: privacy figures"
+        );
         assert_eq!(comparisons(&report), ["synthetic"], "{v}");
         assert_eq!(report["groups"], serde_json::json!(groups), "{v}");
         assert_eq!(report["protocol"]["splits"], 1, "{v}");
@@ -256,17 +301,21 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
         assert!((0.0..=0.5).contains(&delta), "{v}: Delta {delta}");
     }
 
-    // The final table: a row per variant (by label), then the noise floor; train times from the
-    // recorded commands.
+    // The final table: realism, then privacy and utility, each with a row per variant (by label),
+    // the reference and the noise floor; train times from the recorded commands.
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     let rows = gmmn_sim::table_rows(&table);
-    assert_eq!(rows.len(), 3, "{table}");
-    assert!(
-        rows[0].starts_with("| quantizer + ReLU features, restarts |"),
-        "{table}"
-    );
-    assert!(rows[1].starts_with("| quantizer + identity |"), "{table}");
-    assert!(rows[2].contains("noise floor"), "{table}");
+    assert_eq!(rows.len(), 8, "{table}");
+    for half in [&rows[..4], &rows[4..]] {
+        assert!(
+            half[0].starts_with("| quantizer + ReLU features, restarts |"),
+            "{table}"
+        );
+        assert!(half[1].starts_with("| quantizer + identity |"), "{table}");
+        assert!(half[2].contains("reference, not private"), "{table}");
+        assert!(half[3].contains("noise floor"), "{table}");
+    }
+    assert!(table.contains("membership AUC"), "{table}");
     assert!(
         rows[0].trim_end().ends_with(" s |"),
         "train time of the relu row: {table}"

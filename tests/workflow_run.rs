@@ -1,5 +1,6 @@
-//! `gmmn run` end to end on workflows/tiny.yaml: the layout, the final table, incremental reruns
-//! (nothing, a changed parameter, a damaged output), and bad specs and failing stages.
+//! `gmmn run` end to end on workflows/tiny.yaml: the layout (the held-out split, a reference
+//! simulator), the final table (realism, privacy and utility), incremental reruns (nothing, a
+//! changed parameter, a damaged output), and bad specs (the old baselines) and failing stages.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -58,6 +59,8 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         "ingest/genotypes.parquet",
         "groups/EAS.parquet",
         "groups/EUR.parquet",
+        "groups/EAS.heldout.parquet",
+        "groups/EUR.heldout.variants.parquet",
         "relu/EAS/sketch/sketch.npy",
         "relu/EUR/model/model.safetensors",
         "identity/EAS/model/model.safetensors",
@@ -69,8 +72,15 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         "identity/report/synthetic.ld_decay.png",
         "relu/report/synthetic.allele_frequencies.svg",
         "baselines/report.json",
-        "baselines/holdout.minor_alleles.png",
-        "baselines/holdout.nn_distances.svg",
+        "baselines/floor.minor_alleles.png",
+        "baselines/floor.nn_distances.svg",
+        "references/independent/synthetic/EAS.parquet",
+        "references/independent/synthetic/EUR.vcf.gz",
+        "references/independent/synthetic/EUR.panel.tsv",
+        "references/independent/report/report.json",
+        "references/independent/report/synthetic.ld_decay.png",
+        "references/independent/report/synthetic.dcr.svg",
+        "relu/report/synthetic.dcr.png",
         "table.md",
         "table.json",
     ] {
@@ -84,30 +94,145 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         !out.join("relu/projection/isomap.png").exists(),
         "the spec asks for PCA only"
     );
-    // One sample per real haplotype of the group.
-    let real = artifact::Manifest::read_for(&out.join("groups/EAS.parquet")).unwrap();
-    let synthetic = artifact::Manifest::read_for(&out.join("relu/synthetic/EAS.parquet")).unwrap();
-    assert_eq!(real.counts["haplotypes"], synthetic.counts["haplotypes"]);
+    // Half of each group's individuals held out (the spec's holdout: 0.5, with its seed); the
+    // generators see the training part, and sample as many haplotypes as it has.
+    for g in ["EAS", "EUR"] {
+        let training =
+            artifact::Manifest::read_for(&out.join(format!("groups/{g}.parquet"))).unwrap();
+        let heldout =
+            artifact::Manifest::read_for(&out.join(format!("groups/{g}.heldout.parquet"))).unwrap();
+        assert_eq!(training.params["part"], "training", "{g}");
+        assert_eq!(heldout.params["part"], "heldout", "{g}");
+        assert_eq!(heldout.params["holdout_fraction"], 0.5, "{g}");
+        assert_eq!(heldout.seed, Some(1), "{g}");
+        let (t, h) = (training.counts["haplotypes"], heldout.counts["haplotypes"]);
+        assert!(
+            t > 400 && t.abs_diff(h) <= 2,
+            "{g}: {t} training, {h} held out"
+        );
+        let synthetic =
+            artifact::Manifest::read_for(&out.join(format!("relu/synthetic/{g}.parquet"))).unwrap();
+        assert_eq!(synthetic.counts["haplotypes"], t, "{g}");
+        // The reference simulated the training part, as many haplotypes, and says it is not private.
+        let reference = artifact::Manifest::read_for(
+            &out.join(format!("references/independent/synthetic/{g}.parquet")),
+        )
+        .unwrap();
+        assert_eq!(reference.params["method"], "independent", "{g}");
+        assert_eq!(reference.params["private"], false, "{g}");
+        assert_eq!(reference.counts["haplotypes"], t, "{g}");
+    }
+    // Every gmmn-discriminate judged against the held-out part.
+    for step in [
+        "discriminate__relu",
+        "discriminate__reference__independent",
+        "baselines",
+    ] {
+        let stamp: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!(".gmmn/{step}.json"))).unwrap(),
+        )
+        .unwrap();
+        let args: Vec<&str> = stamp["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let groups = out.join("groups");
+        let groups = groups.to_str().unwrap();
+        assert!(
+            args.windows(4)
+                .any(|w| w == ["--real", groups, "--heldout", groups]),
+            "{step}: {args:?}"
+        );
+    }
 
-    // The table: both variants, the noise floor, printed and written.
+    // The table: realism, then privacy and utility; in each the two variants, the reference
+    // (marked not private) and the noise floor, printed and written.
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();
     assert!(stdout(&first).contains(&table));
-    let rows = gmmn_sim::table_rows(&table);
-    assert_eq!(rows.len(), 3, "{table}");
     assert!(
-        rows[0].starts_with("| quantizer + ReLU features, restarts |"),
+        table.contains("## Realism") && table.contains("## Privacy and utility"),
         "{table}"
     );
-    assert!(rows[1].starts_with("| quantizer + identity |"), "{table}");
-    assert!(rows[2].starts_with("| noise floor"), "{table}");
+    let header = table
+        .lines()
+        .find(|l| l.starts_with("| configuration | AATS train"))
+        .unwrap_or_else(|| panic!("no privacy table: {table}"));
+    for column in [
+        "privacy loss",
+        "identical (held-out real)",
+        "membership AUC",
+        "hardest pair",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let rows = gmmn_sim::table_rows(&table);
+    assert_eq!(rows.len(), 8, "{table}");
+    for half in [&rows[..4], &rows[4..]] {
+        assert!(
+            half[0].starts_with("| quantizer + ReLU features, restarts |"),
+            "{table}"
+        );
+        assert!(half[1].starts_with("| quantizer + identity |"), "{table}");
+        assert!(
+            half[2].starts_with(
+                "| independent SNPs at the training allele frequencies (reference, not private: uses real haplotypes) |"
+            ),
+            "{table}"
+        );
+        assert!(
+            half[3].starts_with("| noise floor: training vs held-out real |"),
+            "{table}"
+        );
+    }
+    // The paper's protocol is off in tiny.yaml: its Delta column says so.
+    let cells = |row: &str| -> Vec<String> {
+        row.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    assert_eq!(cells(rows[0])[5], "-", "{table}");
+    // Privacy figures for the synthetic rows (numbers), none for the floor.
+    assert!(cells(rows[4])[4].parse::<f64>().is_ok(), "{table}");
+    assert!(cells(rows[6])[4].parse::<f64>().is_ok(), "{table}");
+    assert_eq!(cells(rows[7])[4], "-", "{table}");
+    assert!(table.contains("Privacy flags"), "{table}");
+
+    // table.json: the typed rows, the same numbers as the reports.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
-    let delta = json["rows"][2]["delta"].as_f64().unwrap();
-    let baseline: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("baselines/report.json")).unwrap())
-            .unwrap();
-    assert_eq!(delta, baseline["comparisons"][0]["delta"].as_f64().unwrap());
-    let steps = 2 + 2 * 2 * 3 + 1 + 2 * 2;
+    let kinds: Vec<&str> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["variant", "variant", "reference", "floor"]);
+    let report = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(p)).unwrap()).unwrap()
+    };
+    let baseline = report("baselines/report.json");
+    assert_eq!(baseline["comparisons"][0]["name"], "floor");
+    assert_eq!(
+        json["rows"][3]["delta"],
+        baseline["comparisons"][0]["delta"]
+    );
+    let independent = report("references/independent/report/report.json");
+    let c = &independent["comparisons"][0];
+    assert_eq!(json["rows"][2]["delta"], c["delta"]);
+    assert_eq!(
+        json["rows"][2]["privacy"]["membership_auc"],
+        c["privacy"]["membership_auc"]
+    );
+    assert_eq!(
+        json["rows"][2]["utility"]["hardest_pair"],
+        c["utility"]["hardest_pair"]
+    );
+    assert!(json["rows"][3]["privacy"].is_null());
+    assert!(json["rows"][2]["train_seconds"].as_f64().unwrap() > 0.0);
+    let steps = 2 + 1 + 2 * 2 * 3 + 1 + 2 * 2 + 1;
     assert!(
         stdout(&first).contains(&format!("{steps} steps ran, 0 up to date")),
         "{}",
@@ -176,6 +301,8 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         "sample/relu/EUR",
         "discriminate/relu",
         "baselines",
+        "reference/independent",
+        "discriminate/reference/independent",
     ] {
         assert!(
             up_to_date(&changed, step),
@@ -226,11 +353,16 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
     let audit = gmmn(&[&"audit", &out, &"--no-lineage"]);
     assert!(audit.status.success(), "{}", stdout(&audit));
 
-    // --from reruns a stage and every later one.
+    // --from reruns a stage and every later one (the references hang off the split: kept).
     let from = run_spec(&spec2, &out, &["--from", "sample"]);
     assert!(from.status.success(), "{}", stderr(&from));
     assert!(ran(&from, "sample/relu/EAS") && ran(&from, "discriminate/relu"));
     assert!(up_to_date(&from, "train/relu/EAS"));
+    assert!(
+        up_to_date(&from, "reference/independent"),
+        "{}",
+        stderr(&from)
+    );
 }
 
 #[test]
@@ -248,6 +380,26 @@ fn bad_specs_and_failing_stages_are_reported() {
         "{e}"
     );
     assert!(!out.exists(), "nothing may be written for an invalid spec");
+
+    // A spec of the old format: each old baseline refused with what to write instead.
+    let spec = tiny_spec(tmp.path(), |t| {
+        t.replace("baselines: [floor]", "baselines: [holdout, independent]")
+    });
+    let o = run_spec(&spec, &out, &[]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("evaluate.baselines[0]")
+            && e.contains("`holdout` is now called `floor`")
+            && e.contains("write `baselines: [floor]`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("evaluate.baselines[1]")
+            && e.contains("references: [{name: independent, method: independent}]"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing may be written for an old spec");
 
     // A missing input file.
     let spec = tiny_spec(tmp.path(), |t| {
