@@ -49,7 +49,7 @@ use haplotypes::bits::PackedHaplotypes;
 use haplotypes::{HaplotypeSet, InputError, InputSpec};
 
 use crate::diagnostics as diag;
-use protocol::{ComparisonResult, Pooled, ProtocolOptions, Side};
+use protocol::{ComparisonResult, ProtocolOptions, Side};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscriminateError {
@@ -215,8 +215,9 @@ pub fn discriminate(
     let heldout = heldout.map(|h| into_side(h, &names));
     let synthetic = synthetic.map(|s| into_side(s, &names));
     // The real class: the held-out haplotypes when given (so that copying the training data
-    // cannot pass for real), else the real haplotypes themselves (the paper's protocol).
-    let real_class = heldout.as_ref().map_or(&real, |(h, _, _)| h);
+    // cannot pass for real), else the real haplotypes themselves; always those under
+    // --protocol paper, as the authors tested.
+    let real_class = p.real_class(&real, heldout.as_ref().map(|(h, _, _)| h));
     let mut outputs = OutputSet::new();
     let tasks = (opts.baselines.len() + synthetic.is_some() as usize) * p.splits * 3;
     let progress = if opts.progress {
@@ -226,8 +227,8 @@ pub fn discriminate(
     };
     let mut comparisons = Vec::new();
     if let Some((syn, _, _)) = &synthetic {
-        let pooled = Pooled::balance(real_class, syn, &names, derive_seed(p.seed, 1));
-        let description = if heldout.is_some() {
+        let pooled = p.pool(real_class, syn, &names, derive_seed(p.seed, 1));
+        let description = if !std::ptr::eq(real_class, &real) {
             "held-out real vs synthetic"
         } else {
             "real vs synthetic"
@@ -235,7 +236,8 @@ pub fn discriminate(
         let mut result = protocol::run("synthetic", description, &pooled, &variants, p, &progress)?;
         if let (Some((held, _, _)), true) = (&heldout, opts.privacy) {
             let t = std::time::Instant::now();
-            let figures = privacy::measure(&real, held, syn, &names, result.fidelity.adversarial_accuracy, derive_seed(p.seed, 5));
+            let aats_heldout = p.heldout_aats(result.fidelity.adversarial_accuracy, held, syn, &names, derive_seed(p.seed, 1));
+            let figures = privacy::measure(&real, held, syn, &names, aats_heldout, derive_seed(p.seed, 5));
             result.utility = utility::measure(&real, held, syn, &names);
             tracing::info!(
                 "synthetic: membership AUC {:.3}, privacy loss {:.3} ({:.1} s with the utility)",
@@ -258,13 +260,13 @@ pub fn discriminate(
             Baseline::Floor => {
                 let (pooled, description) = match &heldout {
                     Some((held, _, _)) => (
-                        Pooled::balance(&real, held, &names, derive_seed(p.seed, 1)),
+                        p.pool(&real, held, &names, derive_seed(p.seed, 1)),
                         "real vs real (training vs held-out): the noise floor",
                     ),
                     None => {
                         let (a, bside) = real_halves(&real, &names, derive_seed(p.seed, 4))?;
                         (
-                            Pooled::balance(&a, &bside, &names, derive_seed(p.seed, 1)),
+                            p.pool(&a, &bside, &names, derive_seed(p.seed, 1)),
                             "real vs real (two halves of the real haplotypes): the noise floor",
                         )
                     }
@@ -387,7 +389,7 @@ fn group_indices(matrix: &GenotypeMatrix, names: &[String]) -> Vec<usize> {
 /// Every setting of the run, for the report and the manifests.
 pub fn protocol_params(opts: &DiscriminateOptions) -> serde_json::Value {
     let p = &opts.protocol;
-    serde_json::json!({
+    let mut params = serde_json::json!({
         "baselines": opts.baselines.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
         "heldout": opts.heldout.is_some(),
         "privacy": opts.heldout.is_some() && opts.privacy,
@@ -405,7 +407,10 @@ pub fn protocol_params(opts: &DiscriminateOptions) -> serde_json::Value {
                 "alpha": f32_as_written(p.mlp.alpha),
                 "batch": p.mlp.batch, "max_epochs": p.mlp.max_epochs, "patience": p.mlp.patience,
                 "validation_fraction": p.mlp.validation_fraction},
-    })
+    });
+    // Which protocol ran, and what the paper's runs instead of the strict settings above.
+    params.as_object_mut().expect("an object").extend(p.protocol_params());
+    params
 }
 
 /// An f32 setting as its shortest decimal (1e-4, not 0.00009999999747378752).

@@ -123,6 +123,32 @@ impl ProtocolOptions {
         }
     }
 
+    /// The AATS of `heldout` against `synthetic` for the privacy figures, as the strict protocol
+    /// pools them: the comparison's own (`comparison_aats`) under the strict protocol, whose
+    /// real class is the held-out set; computed afresh under the paper's, whose real class is
+    /// the training set.
+    pub fn heldout_aats(
+        &self,
+        comparison_aats: f64,
+        heldout: &Side,
+        synthetic: &Side,
+        group_names: &[String],
+        seed: u64,
+    ) -> f64 {
+        match self.protocol {
+            Protocol::Strict => comparison_aats,
+            Protocol::Paper { .. } => {
+                let pooled = Pooled::balance(heldout, synthetic, group_names, seed);
+                let side = |label: u8| {
+                    pooled
+                        .packed
+                        .select(&pooled.rows_where(|i| pooled.labels[i] == label))
+                };
+                NearestDistances::compute(&side(0), &side(1)).adversarial_accuracy()
+            }
+        }
+    }
+
     /// The protocol's entries of the report's protocol parameters: its name and, for the paper
     /// protocol, what it runs instead of the strict settings.
     pub fn protocol_params(&self) -> serde_json::Map<String, serde_json::Value> {
