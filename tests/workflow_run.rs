@@ -363,6 +363,54 @@ fn tiny_spec_runs_then_reruns_only_what_changed() {
         "{}",
         stderr(&from)
     );
+
+    // The paper's protocol switched on: only its three gmmn-discriminate runs (the two variants,
+    // the reference) are added, and the table shows their Delta beside the strict one.
+    let spec3 = tiny_spec(tmp.path(), |t| {
+        t.replace(
+            "train: {restart-every: 0}",
+            "train: {restart-every: 0, steps: 5}",
+        )
+        .replace(
+            "  holdout: 0.5\n",
+            "  holdout: 0.5\n  paper-protocol: true\n",
+        )
+    });
+    let paper = run_spec(&spec3, &out, &[]);
+    assert!(paper.status.success(), "{}", stderr(&paper));
+    assert!(
+        stdout(&paper).contains(&format!("3 steps ran, {steps} up to date")),
+        "{}",
+        stdout(&paper)
+    );
+    for step in [
+        "discriminate-paper/relu",
+        "discriminate-paper/identity",
+        "discriminate-paper/reference/independent",
+    ] {
+        assert!(ran(&paper, step), "{step}: {}", stderr(&paper));
+    }
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("references/independent/report-paper/report.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["comparisons"][0]["protocol"], "paper");
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    let rows = gmmn_sim::table_rows(&table);
+    for row in &rows[..3] {
+        let delta: f64 = cells(row)[5].parse().unwrap_or_else(|_| panic!("{table}"));
+        assert!((0.0..=0.5).contains(&delta), "{table}");
+    }
+    assert_eq!(cells(rows[3])[5], "-", "no paper run of the floor: {table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["rows"][2]["delta_paper_protocol"],
+        report["comparisons"][0]["delta"]
+    );
+    let audit = gmmn(&[&"audit", &out, &"--no-lineage"]);
+    assert!(audit.status.success(), "{}", stdout(&audit));
 }
 
 #[test]
