@@ -478,11 +478,11 @@ pub fn write_table(
     let mut out = OutputSet::new();
     out.stage_artifact(&dir.join("table.md"), manifest("markdown"), |w| {
         std::io::Write::write_all(w, md.as_bytes())
-            .map_err(|e| artifact::ArtifactError::io(&dir.join("table.md"), e))
+            .map_err(|e| artifact::ArtifactError::io(dir.join("table.md"), e))
     })?;
     out.stage_artifact(&dir.join("table.json"), manifest("json"), |w| {
         std::io::Write::write_all(w, json.as_bytes())
-            .map_err(|e| artifact::ArtifactError::io(&dir.join("table.json"), e))
+            .map_err(|e| artifact::ArtifactError::io(dir.join("table.json"), e))
     })?;
     out.commit()?;
     Ok(md)
