@@ -119,7 +119,13 @@ fn the_floor_and_a_reference_simulator_from_elsewhere() {
     let group_file = shared_1kg_groups().join("EAS.parquet");
     let o = run(
         "gmmn-reference",
-        &[&group_file, &"--method", &"independent", &"--out", &ind_dir, &"-q"],
+        &[
+            &group_file,
+            &"--method",
+            &"independent",
+            &"--out",
+            &ind_dir,
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let vcf = ind_dir.join("EAS.vcf.gz");
@@ -242,7 +248,12 @@ fn the_floor_and_a_reference_simulator_from_elsewhere() {
     let from_parquet = tmp.path().join("from-parquet");
     let o = discriminate(
         &from_parquet,
-        &[&"--groups", &"EAS", &"--synthetic", &ind_dir.join("EAS.parquet")],
+        &[
+            &"--groups",
+            &"EAS",
+            &"--synthetic",
+            &ind_dir.join("EAS.parquet"),
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let pq = report(&from_parquet);
@@ -316,18 +327,20 @@ fn bad_inputs_fail_cleanly_with_no_report() {
     let group_file = shared_1kg_groups().join("EAS.parquet");
     let o = run(
         "gmmn-reference",
-        &[&group_file, &"--method", &"independent", &"--out", &base, &"-q"],
+        &[
+            &group_file,
+            &"--method",
+            &"independent",
+            &"--out",
+            &base,
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let vcf = base.join("EAS.vcf.gz");
     let panel = base.join("EAS.panel.tsv");
 
     // A VCF without its panel.
-    fails(
-        &out,
-        &[&"--synthetic", &vcf],
-        &["EAS.vcf.gz", "panel"],
-    );
+    fails(&out, &[&"--synthetic", &vcf], &["EAS.vcf.gz", "panel"]);
     // Groups on one side only: all real groups against EAS only.
     fails(
         &out,
@@ -425,8 +438,16 @@ fn bad_inputs_fail_cleanly_with_no_report() {
     );
     // The renamed and moved baselines say what to write instead.
     fails(&out, &[&"--baseline", &"holdout"], &["now `floor`"]);
-    fails(&out, &[&"--baseline", &"independent"], &["gmmn-reference --method independent"]);
-    fails(&out, &[&"--baseline", &"floor", &"--no-privacy"], &["--no-privacy needs --heldout"]);
+    fails(
+        &out,
+        &[&"--baseline", &"independent"],
+        &["gmmn-reference --method independent"],
+    );
+    fails(
+        &out,
+        &[&"--baseline", &"floor", &"--no-privacy"],
+        &["--no-privacy needs --heldout"],
+    );
 }
 
 /// `gmmn-split` of the shared ingest with a hold-out: `part` of each group's individuals held out.
@@ -474,9 +495,13 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
         ] {
             assert!(names.contains(&f), "{f} not in {names:?}");
         }
-        let t = open_artifact(&first.join(format!("{g}.parquet")), ArtifactKind::Genotypes).unwrap();
-        let h = open_artifact(&first.join(format!("{g}.heldout.parquet")), ArtifactKind::Genotypes)
-            .unwrap();
+        let t =
+            open_artifact(&first.join(format!("{g}.parquet")), ArtifactKind::Genotypes).unwrap();
+        let h = open_artifact(
+            &first.join(format!("{g}.heldout.parquet")),
+            ArtifactKind::Genotypes,
+        )
+        .unwrap();
         assert_eq!(t.params["part"], "training");
         assert_eq!(h.params["part"], "heldout");
         assert_eq!(h.seed, Some(3));
@@ -494,8 +519,18 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     let o = run(
         "gmmn-discriminate",
         &[
-            &"--real", &first, &"--heldout", &first, &"--synthetic", &first, &"--baseline",
-            &"floor", &"--splits", &"2", &"--out", &copy,
+            &"--real",
+            &first,
+            &"--heldout",
+            &first,
+            &"--synthetic",
+            &first,
+            &"--baseline",
+            &"floor",
+            &"--splits",
+            &"2",
+            &"--out",
+            &copy,
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -503,7 +538,10 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     assert_eq!(r["heldout"].as_array().unwrap().len(), 2);
     let syn = comparison(&r, "synthetic");
     let floor = comparison(&r, "floor");
-    assert_eq!(floor["description"], "real vs real (training vs held-out): the noise floor");
+    assert_eq!(
+        floor["description"],
+        "real vs real (training vs held-out): the noise floor"
+    );
     // Realism alone cannot tell a copy from real people: Delta at the floor ...
     let (ds, df) = (num(&syn["delta"]), num(&floor["delta"]));
     assert!((ds - df).abs() < 0.05, "copy Delta {ds}, floor {df}");
@@ -524,7 +562,11 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     assert_eq!(dcr["start"], 0);
     assert_eq!(dcr["synthetic_to_training"][0], syn["privacy"]["members"]);
     for ext in ["png", "svg"] {
-        let m = open_artifact(&copy.join(format!("synthetic.dcr.{ext}")), ArtifactKind::Plot).unwrap();
+        let m = open_artifact(
+            &copy.join(format!("synthetic.dcr.{ext}")),
+            ArtifactKind::Plot,
+        )
+        .unwrap();
         assert_eq!(m.params["figure"], "dcr");
     }
     assert!(syn["diagnostics"]["figures"]
@@ -533,7 +575,10 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
         .iter()
         .any(|f| f["png"] == "synthetic.dcr.png"));
     let md = std::fs::read_to_string(copy.join("report.md")).unwrap();
-    assert!(md.contains("## Privacy") && md.contains("**Flag (synthetic):** membership AUC"), "{md}");
+    assert!(
+        md.contains("## Privacy") && md.contains("**Flag (synthetic):** membership AUC"),
+        "{md}"
+    );
     // The copy is as useful as the real data for an ancestry classifier (it is the real data).
     let u = &syn["utility"];
     assert_eq!(u["hardest_pair"], serde_json::json!(["EAS", "EUR"]));

@@ -245,6 +245,7 @@ fn in_process_manifests_validate() {
                     .param("baselines", json!(["floor"]))
                     .param("heldout", false)
                     .param("privacy", false)
+                    .param("protocol", "strict")
                     .param("groups", Value::Null)
                     .param("label", "super_pop")
                     .param("splits", 5)
