@@ -163,20 +163,11 @@ pub struct NearestDistances {
 
 impl NearestDistances {
     pub fn compute(real: &PackedHaplotypes, synthetic: &PackedHaplotypes) -> NearestDistances {
-        // A set of one row has no other row: its distance to "the nearest other" is the
-        // largest possible, which no cross distance exceeds.
-        let first = |lists: Vec<Vec<(u32, usize)>>, snps: usize| -> Vec<u32> {
-            lists
-                .into_iter()
-                .map(|l| l.first().map_or(snps as u32 + 1, |&(d, _)| d))
-                .collect()
-        };
-        let m = real.snps;
         NearestDistances {
-            real_real: first(nearest(real, real, 1, true), m),
-            real_synthetic: first(nearest(real, synthetic, 1, false), m),
-            synthetic_synthetic: first(nearest(synthetic, synthetic, 1, true), m),
-            synthetic_real: first(nearest(synthetic, real, 1, false), m),
+            real_real: nearest_distances(real, real, true),
+            real_synthetic: nearest_distances(real, synthetic, false),
+            synthetic_synthetic: nearest_distances(synthetic, synthetic, true),
+            synthetic_real: nearest_distances(synthetic, real, false),
         }
     }
 
@@ -198,6 +189,20 @@ impl NearestDistances {
         let n = self.synthetic_real.len();
         self.synthetic_real.iter().filter(|&&d| d == 0).count() as f64 / n.max(1) as f64
     }
+}
+
+/// Each row of `queries` to its nearest row of `reference` (`exclude_self`: the same set, a row
+/// is not its own neighbour). A set of one row has no other row: its distance to "the nearest
+/// other" is the largest possible, which no cross distance exceeds.
+pub fn nearest_distances(
+    queries: &PackedHaplotypes,
+    reference: &PackedHaplotypes,
+    exclude_self: bool,
+) -> Vec<u32> {
+    nearest(queries, reference, 1, exclude_self)
+        .into_iter()
+        .map(|l| l.first().map_or(queries.snps as u32 + 1, |&(d, _)| d))
+        .collect()
 }
 
 /// [`NearestDistances::adversarial_accuracy`] of two sets.

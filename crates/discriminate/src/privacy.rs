@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use artifact::report::{DistanceHistogram, DistancePercentiles, Privacy};
-use haplotypes::bits::{nearest, PackedHaplotypes};
+use haplotypes::bits::PackedHaplotypes;
 
 use crate::diagnostics::{Histogram, HISTOGRAM_BINS};
 use crate::metrics::NearestDistances;
@@ -28,10 +28,7 @@ pub const MEMBERSHIP_FLAG: f64 = 0.6;
 
 /// Each row of `queries` to its nearest row of `reference`.
 pub fn closest_distances(queries: &PackedHaplotypes, reference: &PackedHaplotypes) -> Vec<u32> {
-    nearest(queries, reference, 1, false)
-        .into_iter()
-        .map(|l| l.first().map_or(queries.snps as u32 + 1, |&(d, _)| d))
-        .collect()
+    crate::metrics::nearest_distances(queries, reference, false)
 }
 
 /// AUC of telling `members` from `non_members` by a score where lower means member: the
