@@ -38,8 +38,8 @@ pub use genotype::{
 };
 pub use hash::{sha256_file, HashingWriter};
 pub use manifest::{
-    manifest_path, now_rfc3339, open_artifact, relative_to, ArtifactKind, FileRef, Manifest, Producer,
-    SCHEMA_VERSION,
+    manifest_path, now_rfc3339, open_artifact, relative_to, ArtifactKind, FileRef, Manifest,
+    Producer, SCHEMA_VERSION,
 };
 pub use output::OutputSet;
 pub use sketch::{Block, BlockKind, Sketch, SketchInfo};

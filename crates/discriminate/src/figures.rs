@@ -242,7 +242,10 @@ pub fn figures(comparison: &str, d: &Diagnostics) -> Result<Vec<Figure>, Artifac
 /// The two distance-to-closest-record distributions of the privacy figures: each synthetic
 /// haplotype's Hamming distance to its nearest training haplotype against each held-out real
 /// one's. A generator that copies puts its mass at 0, left of the real curve.
-pub fn dcr_figure(comparison: &str, p: &artifact::report::Privacy) -> Result<Figure, ArtifactError> {
+pub fn dcr_figure(
+    comparison: &str,
+    p: &artifact::report::Privacy,
+) -> Result<Figure, ArtifactError> {
     let h = &p.dcr_histogram;
     let hist = Histogram {
         start: h.start,

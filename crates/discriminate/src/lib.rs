@@ -42,8 +42,7 @@ use std::path::{Path, PathBuf};
 
 use artifact::rng::{derive_seed, SeededRng};
 use artifact::{
-    ArtifactError, ArtifactKind, FileRef, GenotypeMatrix, Manifest, OutputSet,
-    Producer, Variant,
+    ArtifactError, ArtifactKind, FileRef, GenotypeMatrix, Manifest, OutputSet, Producer, Variant,
 };
 use haplotypes::bits::PackedHaplotypes;
 use haplotypes::{HaplotypeSet, InputError, InputSpec};
@@ -236,8 +235,21 @@ pub fn discriminate(
         let mut result = protocol::run("synthetic", description, &pooled, &variants, p, &progress)?;
         if let (Some((held, _, _)), true) = (&heldout, opts.privacy) {
             let t = std::time::Instant::now();
-            let aats_heldout = p.heldout_aats(result.fidelity.adversarial_accuracy, held, syn, &names, derive_seed(p.seed, 1));
-            let figures = privacy::measure(&real, held, syn, &names, aats_heldout, derive_seed(p.seed, 5));
+            let aats_heldout = p.heldout_aats(
+                result.fidelity.adversarial_accuracy,
+                held,
+                syn,
+                &names,
+                derive_seed(p.seed, 1),
+            );
+            let figures = privacy::measure(
+                &real,
+                held,
+                syn,
+                &names,
+                aats_heldout,
+                derive_seed(p.seed, 5),
+            );
             result.utility = utility::measure(&real, held, syn, &names);
             tracing::info!(
                 "synthetic: membership AUC {:.3}, privacy loss {:.3} ({:.1} s with the utility)",
@@ -285,8 +297,14 @@ pub fn discriminate(
     };
     let report = Report {
         real: file_names(&real_files),
-        heldout: heldout.as_ref().map(|(_, f, _)| file_names(f)).unwrap_or_default(),
-        synthetic: synthetic.as_ref().map(|(_, f, _)| file_names(f)).unwrap_or_default(),
+        heldout: heldout
+            .as_ref()
+            .map(|(_, f, _)| file_names(f))
+            .unwrap_or_default(),
+        synthetic: synthetic
+            .as_ref()
+            .map(|(_, f, _)| file_names(f))
+            .unwrap_or_default(),
         snps,
         groups: names.clone(),
         protocol: protocol_params(opts),
@@ -409,7 +427,10 @@ pub fn protocol_params(opts: &DiscriminateOptions) -> serde_json::Value {
                 "validation_fraction": p.mlp.validation_fraction},
     });
     // Which protocol ran, and what the paper's runs instead of the strict settings above.
-    params.as_object_mut().expect("an object").extend(p.protocol_params());
+    params
+        .as_object_mut()
+        .expect("an object")
+        .extend(p.protocol_params());
     params
 }
 

@@ -39,7 +39,12 @@ pub fn membership_auc(members: &[u32], non_members: &[u32]) -> f64 {
     if members.is_empty() || non_members.is_empty() {
         return f64::NAN;
     }
-    let top = members.iter().chain(non_members).copied().max().unwrap_or(0) as usize;
+    let top = members
+        .iter()
+        .chain(non_members)
+        .copied()
+        .max()
+        .unwrap_or(0) as usize;
     let mut non_at = vec![0u64; top + 2];
     for &d in non_members {
         non_at[d as usize] += 1;
@@ -95,7 +100,9 @@ pub fn exceeds_by_more_than_chance(share: f64, n: usize, rate: f64, m: usize) ->
 
 /// Rows of `side` in group `g`.
 fn group_rows(side: &Side, g: usize) -> Vec<usize> {
-    (0..side.packed.n).filter(|&i| side.groups[i] == g).collect()
+    (0..side.packed.n)
+        .filter(|&i| side.groups[i] == g)
+        .collect()
 }
 
 /// AATS of `reference` against `synthetic`, balanced per group as the protocol balances.
@@ -207,7 +214,13 @@ mod tests {
         let mut wins = 0.0;
         for &a in &m {
             for &b in &n {
-                wins += if a < b { 1.0 } else if a == b { 0.5 } else { 0.0 };
+                wins += if a < b {
+                    1.0
+                } else if a == b {
+                    0.5
+                } else {
+                    0.0
+                };
             }
         }
         let want = wins / (m.len() * n.len()) as f64;
@@ -235,7 +248,10 @@ mod tests {
         // Nothing identical on either side: nothing flagged.
         assert!(!exceeds_by_more_than_chance(0.0, 700, 0.0, 700));
         // One copy among 10 when real shows none: a single row is not flagged.
-        assert!(!exceeds_by_more_than_chance(0.1, 10, 0.0, 10) || 0.1 > 2.0 * (0.05f64 * 0.95 * 0.2).sqrt());
+        assert!(
+            !exceeds_by_more_than_chance(0.1, 10, 0.0, 10)
+                || 0.1 > 2.0 * (0.05f64 * 0.95 * 0.2).sqrt()
+        );
     }
 
     fn side(rows: &[Vec<u8>], m: usize) -> Side {
@@ -272,7 +288,11 @@ mod tests {
         assert_eq!(copy.aats_training, 0.0);
         // A third, disjoint set drawn like the others: no leak, nothing flagged.
         let fresh = measure(&t, &h, &side(&strangers, m), &names, 0.5, 1);
-        assert!((fresh.membership_auc - 0.5).abs() < 0.1, "{}", fresh.membership_auc);
+        assert!(
+            (fresh.membership_auc - 0.5).abs() < 0.1,
+            "{}",
+            fresh.membership_auc
+        );
         assert_eq!(fresh.identical_to_training, 0.0);
         assert!(fresh.flags.is_empty(), "{:?}", fresh.flags);
         assert_eq!(fresh.members, 120);

@@ -22,13 +22,22 @@ pub struct MinorAlleleRows {
 impl MinorAlleleRows {
     /// Recode every SNP whose ALT frequency over all rows of `p` exceeds 0.5.
     pub fn from_packed(p: &PackedHaplotypes) -> MinorAlleleRows {
+        MinorAlleleRows::from_packed_by(p, p.n)
+    }
+
+    /// Recode every SNP whose ALT frequency over the first `reference_rows` rows of `p` exceeds
+    /// 0.5. The fits are equivalent under either recoding only up to the optimiser's stopping
+    /// tolerance, so a figure meant to be the same across reports (utility trained on the real
+    /// haplotypes) takes its recoding from rows that are the same in all of them.
+    pub fn from_packed_by(p: &PackedHaplotypes, reference_rows: usize) -> MinorAlleleRows {
+        let reference_rows = reference_rows.min(p.n);
         let mut counts = vec![0usize; p.snps];
-        for i in 0..p.n {
+        for i in 0..reference_rows {
             for_each_set_bit(p.row(i), |j| counts[j] += 1);
         }
         let mut flip = vec![0u64; p.words];
         for (j, &c) in counts.iter().enumerate() {
-            if 2 * c > p.n {
+            if 2 * c > reference_rows {
                 flip[j / 64] |= 1 << (j % 64);
             }
         }

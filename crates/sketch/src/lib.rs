@@ -538,7 +538,11 @@ mod tests {
                             .max(0.0)
                     })
                     .sum();
-                assert_eq!(mu[i * 3 + k], (s / n as f64) as f32, "window {i} feature {k}");
+                assert_eq!(
+                    mu[i * 3 + k],
+                    (s / n as f64) as f32,
+                    "window {i} feature {k}"
+                );
             }
         }
     }

@@ -183,7 +183,10 @@ impl std::fmt::Display for SplitSummary {
                 writeln!(
                     f,
                     "  {:<12} {:>6} haplotypes ({} samples)  {}  (held out)",
-                    "", h, n, path.display()
+                    "",
+                    h,
+                    n,
+                    path.display()
                 )?;
             }
         }

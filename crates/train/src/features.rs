@@ -128,8 +128,9 @@ impl Objective {
                 BlockKind::Features => continue,
                 BlockKind::Identity => Extra::Identity,
                 BlockKind::Count => {
-                    let CountBlock { thresholds, scale } =
-                        info.count_block().expect("a count block has its thresholds");
+                    let CountBlock { thresholds, scale } = info
+                        .count_block()
+                        .expect("a count block has its thresholds");
                     Extra::Count {
                         thresholds: Tensor::from_slice(&thresholds).to_device(device),
                         scale,
@@ -158,9 +159,7 @@ impl Objective {
     /// With no extra blocks this is exactly the paper's loss (same ops, weight 1).
     pub fn loss(&self, x: &Tensor, mu: &Tensor) -> Tensor {
         let main_mu = mu.narrow(0, 0, self.main_len);
-        let mut loss = (self.main.mean_phi(x) - main_mu)
-            .square()
-            .mean(Kind::Float);
+        let mut loss = (self.main.mean_phi(x) - main_mu).square().mean(Kind::Float);
         let mut offset = self.main_len;
         for (extra, len, weight) in &self.extras {
             let target = mu.narrow(0, offset, *len);
@@ -255,7 +254,13 @@ mod tests {
             let objective = Objective::new(&info, 17, Device::Cpu).unwrap();
             // W is the artifact's, bit for bit (window i's block transposed).
             let w: Vec<f32> = Vec::try_from(
-                &objective.main.weight.as_ref().unwrap().transpose(1, 2).flatten(0, -1),
+                &objective
+                    .main
+                    .weight
+                    .as_ref()
+                    .unwrap()
+                    .transpose(1, 2)
+                    .flatten(0, -1),
             )
             .unwrap();
             let want = spec.weight(17);

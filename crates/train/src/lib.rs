@@ -545,7 +545,11 @@ pub fn train(
             path: checkpoint_dir.join(CHECKPOINT_FILE),
             message: format!(
                 "was written {} --mask-monomorphic; resume with the same setting",
-                if state.gen.mask.is_some() { "with" } else { "without" }
+                if state.gen.mask.is_some() {
+                    "with"
+                } else {
+                    "without"
+                }
             ),
         });
     }

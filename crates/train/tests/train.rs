@@ -376,7 +376,10 @@ fn window_sketch_with_blocks_matches_the_trainer_and_masked_snps_stay_fixed() {
         .filter(|(_, &f)| f == 0.0 || f == 1.0)
         .map(|(j, &f)| (j, f as u8))
         .collect();
-    assert!(!fixed.is_empty(), "EUR has monomorphic SNPs in the 805-SNP data");
+    assert!(
+        !fixed.is_empty(),
+        "EUR has monomorphic SNPs in the 805-SNP data"
+    );
 
     let model = dir.path().join("model");
     let topts = TrainOptions {
