@@ -207,12 +207,13 @@ fn check_outputs(out: &Path, method: &str) -> Vec<Value> {
 }
 
 #[test]
-fn independent_mosaic_and_hmm_write_what_gmmn_sample_writes() {
+fn every_method_writes_what_gmmn_sample_writes() {
     let tmp = tempfile::tempdir().unwrap();
     for (method, extra) in [
         ("independent", vec![]),
         ("mosaic", vec!["--segment", "50"]),
         ("hmm", vec!["--clusters", "4", "--iterations", "3"]),
+        ("markov", vec!["--order", "30", "--min-count", "3"]),
     ] {
         let out = tmp.path().join(method);
         let args: Vec<&dyn AsRef<OsStr>> = extra.iter().map(|a| a as &dyn AsRef<OsStr>).collect();
@@ -231,6 +232,14 @@ fn independent_mosaic_and_hmm_write_what_gmmn_sample_writes() {
                     assert_eq!(p["segment"], 50.0);
                     assert_eq!(p["flip"], 0.0);
                     assert!(p["clusters"].is_null() && p["iterations"].is_null());
+                }
+                "markov" => {
+                    assert_eq!(
+                        (p["order"].clone(), p["min_count"].clone()),
+                        (30.into(), 3.into())
+                    );
+                    assert_eq!(p["pseudocount"], 1.0);
+                    assert!(p["segment"].is_null() && p["clusters"].is_null(), "{p}");
                 }
                 _ => {
                     assert_eq!(
@@ -301,6 +310,8 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
         ("hmm", vec!["--clusters", "0"], "--clusters"),
         ("hmm", vec!["--clip", "0"], "--clip"),
         ("independent", vec!["--n", "0"], "--n"),
+        ("markov", vec!["--order", "0"], "--order"),
+        ("markov", vec!["--min-count", "0"], "--min-count"),
     ];
     for (method, extra, want) in cases {
         let args: Vec<&dyn AsRef<OsStr>> = extra.iter().map(|a| a as &dyn AsRef<OsStr>).collect();

@@ -9,6 +9,8 @@
 //! * [`mosaic`]: segments of geometric length (mean `segment` SNPs) copied from uniformly drawn
 //!   training haplotypes, alleles flipped with probability `flip` (a simplified Li-Stephens).
 //! * [`hmm`]: a fastPHASE-style haplotype HMM with K clusters fitted by EM, then sampled.
+//! * [`markov`]: an order-k Markov chain along the SNPs from the (k + 1)-SNP pattern counts,
+//!   smoothed toward shorter contexts.
 //!
 //! Each group is simulated on its own, from seed `derive_seed(seed, g)` (g: the group's index
 //! in sorted order), and written as gmmn-sample writes a group
@@ -16,6 +18,7 @@
 
 pub mod hmm;
 pub mod independent;
+pub mod markov;
 pub mod mosaic;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +35,9 @@ pub const DEFAULT_FLIP: f64 = 0.0;
 pub const DEFAULT_CLUSTERS: usize = 20;
 pub const DEFAULT_ITERATIONS: usize = 20;
 pub const DEFAULT_CLIP: f64 = 1e-3;
+pub const DEFAULT_ORDER: usize = 100;
+pub const DEFAULT_MIN_COUNT: usize = 2;
+pub const DEFAULT_PSEUDOCOUNT: f64 = 1.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
@@ -50,6 +56,7 @@ pub enum Method {
     Independent,
     Mosaic,
     Hmm,
+    Markov,
 }
 
 impl Method {
@@ -58,6 +65,7 @@ impl Method {
             Method::Independent => "independent",
             Method::Mosaic => "mosaic",
             Method::Hmm => "hmm",
+            Method::Markov => "markov",
         }
     }
 }
@@ -75,7 +83,10 @@ impl std::str::FromStr for Method {
             "independent" => Ok(Method::Independent),
             "mosaic" => Ok(Method::Mosaic),
             "hmm" => Ok(Method::Hmm),
-            _ => Err(format!("unknown method `{s}` (independent, mosaic or hmm)")),
+            "markov" => Ok(Method::Markov),
+            _ => Err(format!(
+                "unknown method `{s}` (independent, mosaic, hmm or markov)"
+            )),
         }
     }
 }
@@ -95,6 +106,12 @@ pub struct ReferenceOptions {
     pub iterations: Option<usize>,
     /// hmm: emissions clipped to [clip, 1 - clip], 0 < clip < 0.5.
     pub clip: Option<f64>,
+    /// markov: the longest context in SNPs (>= 1).
+    pub order: Option<usize>,
+    /// markov: contexts shared by fewer training haplotypes are not used (>= 1).
+    pub min_count: Option<usize>,
+    /// markov: the smoothing weight toward shorter contexts (>= 0).
+    pub pseudocount: Option<f64>,
     /// Haplotypes per group (default: the group's training haplotype count).
     pub n: Option<usize>,
     pub seed: u64,
@@ -111,6 +128,9 @@ impl ReferenceOptions {
             clusters: None,
             iterations: None,
             clip: None,
+            order: None,
+            min_count: None,
+            pseudocount: None,
             n: None,
             seed: 0,
             progress: false,
@@ -124,6 +144,7 @@ struct Resolved {
     segment: f64,
     flip: f64,
     hmm: hmm::HmmOptions,
+    markov: markov::MarkovOptions,
 }
 
 fn resolve(opts: &ReferenceOptions) -> Result<Resolved, ReferenceError> {
@@ -155,6 +176,20 @@ fn resolve(opts: &ReferenceOptions) -> Result<Resolved, ReferenceError> {
             "--clip {clip}: emission probabilities are clipped to [clip, 1 - clip], so 0 < clip < 0.5"
         ));
     }
+    let order = opts.order.unwrap_or(DEFAULT_ORDER);
+    if order < 1 {
+        return usage("--order 0: the Markov context must be at least 1 SNP".into());
+    }
+    let min_count = opts.min_count.unwrap_or(DEFAULT_MIN_COUNT);
+    if min_count < 1 {
+        return usage("--min-count 0: a context is shared by at least 1 haplotype".into());
+    }
+    let pseudocount = opts.pseudocount.unwrap_or(DEFAULT_PSEUDOCOUNT);
+    if !(pseudocount.is_finite() && pseudocount >= 0.0) {
+        return usage(format!(
+            "--pseudocount {pseudocount}: the smoothing weight must be a finite number >= 0"
+        ));
+    }
     if opts.n == Some(0) {
         return usage("--n 0: simulate at least 1 haplotype per group".into());
     }
@@ -171,6 +206,9 @@ fn resolve(opts: &ReferenceOptions) -> Result<Resolved, ReferenceError> {
     given_for(opts.clusters.is_some(), "--clusters", "hmm");
     given_for(opts.iterations.is_some(), "--iterations", "hmm");
     given_for(opts.clip.is_some(), "--clip", "hmm");
+    given_for(opts.order.is_some(), "--order", "markov");
+    given_for(opts.min_count.is_some(), "--min-count", "markov");
+    given_for(opts.pseudocount.is_some(), "--pseudocount", "markov");
     Ok(Resolved {
         segment,
         flip,
@@ -178,6 +216,11 @@ fn resolve(opts: &ReferenceOptions) -> Result<Resolved, ReferenceError> {
             clusters,
             iterations,
             clip,
+        },
+        markov: markov::MarkovOptions {
+            order,
+            min_count,
+            pseudocount,
         },
     })
 }
@@ -339,6 +382,11 @@ pub fn simulate(
                 mosaic::simulate(&data, n_train, m, n, resolved.segment, resolved.flip, seed),
                 None,
             ),
+            Method::Markov => {
+                let values =
+                    markov::sample_variable_order(&data, n_train, m, n, &resolved.markov, seed);
+                (values, None)
+            }
             Method::Hmm => {
                 let started = std::time::Instant::now();
                 let (model, lls) = hmm::Hmm::fit(
@@ -446,6 +494,18 @@ fn base_manifest(
     )
     .param("clip", only(Method::Hmm, r.hmm.clip.into()))
     .param(
+        "order",
+        only(Method::Markov, (r.markov.order as u64).into()),
+    )
+    .param(
+        "min_count",
+        only(Method::Markov, (r.markov.min_count as u64).into()),
+    )
+    .param(
+        "pseudocount",
+        only(Method::Markov, r.markov.pseudocount.into()),
+    )
+    .param(
         "em_log_likelihood",
         em.map_or(Value::Null, |l| l.to_vec().into()),
     );
@@ -463,6 +523,10 @@ fn vcf_source(method: Method, r: &Resolved, group: &str) -> String {
         Method::Hmm => format!(
             "fastPHASE-style HMM, K {}, {} EM iterations, emissions clipped at {}",
             r.hmm.clusters, r.hmm.iterations, r.hmm.clip
+        ),
+        Method::Markov => format!(
+            "variable-order Markov chain of training pattern counts, contexts up to {} SNPs shared by at least {}, pseudocount {}",
+            r.markov.order, r.markov.min_count, r.markov.pseudocount
         ),
     };
     format!(

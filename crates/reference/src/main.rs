@@ -17,7 +17,10 @@ use reference::{Method, ReferenceOptions};
 /// Methods: independent (each SNP drawn independently at the group's training allele frequency);
 /// mosaic (segments of geometric length, mean --segment SNPs, copied from uniformly drawn
 /// training haplotypes, alleles flipped with probability --flip); hmm (a fastPHASE-style
-/// haplotype HMM with --clusters clusters fitted by --iterations EM iterations, then sampled).
+/// haplotype HMM with --clusters clusters fitted by --iterations EM iterations, then sampled);
+/// markov (each allele drawn given up to --order alleles before it, at the frequency with which
+/// the training haplotypes sharing that context, at least --min-count of them, continue it,
+/// smoothed toward shorter contexts with weight --pseudocount).
 /// Each group is simulated on its own, seeded from --seed and the group's index.
 #[derive(Debug, Parser)]
 #[command(name = "gmmn-reference", version)]
@@ -25,7 +28,7 @@ struct Cli {
     /// Training haplotypes: a group genotype Parquet of gmmn-split, or a directory of them
     /// (its *.heldout.parquet are skipped)
     training: PathBuf,
-    /// independent, mosaic or hmm
+    /// independent, mosaic, hmm or markov
     #[arg(long)]
     method: Method,
     /// Output directory
@@ -46,6 +49,15 @@ struct Cli {
     /// hmm: emission probabilities clipped to [clip, 1 - clip] [default: 0.001]
     #[arg(long)]
     clip: Option<f64>,
+    /// markov: longest context in SNPs [default: 100]
+    #[arg(long)]
+    order: Option<usize>,
+    /// markov: contexts shared by fewer training haplotypes are not used [default: 2]
+    #[arg(long)]
+    min_count: Option<usize>,
+    /// markov: smoothing weight toward shorter contexts (>= 0) [default: 1]
+    #[arg(long)]
+    pseudocount: Option<f64>,
     /// Haplotypes per group [default: the group's training haplotype count]
     #[arg(long)]
     n: Option<usize>,
@@ -74,6 +86,9 @@ fn main() -> ExitCode {
         clusters: cli.clusters,
         iterations: cli.iterations,
         clip: cli.clip,
+        order: cli.order,
+        min_count: cli.min_count,
+        pseudocount: cli.pseudocount,
         n: cli.n,
         seed: cli.seed,
         progress: !cli.quiet,

@@ -117,7 +117,12 @@ fn manifest_sans_created(data: &Path) -> String {
 fn every_method_writes_each_group_reproducibly() {
     let tmp = tempfile::tempdir().unwrap();
     let training = training_dir(tmp.path());
-    for method in [Method::Independent, Method::Mosaic, Method::Hmm] {
+    for method in [
+        Method::Independent,
+        Method::Mosaic,
+        Method::Hmm,
+        Method::Markov,
+    ] {
         let run = |name: &str, seed: u64| {
             let out = tmp.path().join(format!("{method}-{name}"));
             let mut o = opts(method);
@@ -274,7 +279,7 @@ fn bad_options_and_inputs_are_refused_with_nothing_written() {
     let training = training_dir(tmp.path());
     let out = tmp.path().join("out");
     type Edit = fn(&mut ReferenceOptions);
-    let cases: [(Method, Edit, &str); 8] = [
+    let cases: [(Method, Edit, &str); 11] = [
         (Method::Mosaic, |o| o.segment = Some(0.5), "--segment"),
         (Method::Mosaic, |o| o.segment = Some(f64::NAN), "--segment"),
         (Method::Mosaic, |o| o.flip = Some(1.0), "--flip"),
@@ -283,6 +288,13 @@ fn bad_options_and_inputs_are_refused_with_nothing_written() {
         (Method::Hmm, |o| o.iterations = Some(0), "--iterations"),
         (Method::Hmm, |o| o.clip = Some(0.5), "--clip"),
         (Method::Independent, |o| o.n = Some(0), "--n"),
+        (Method::Markov, |o| o.order = Some(0), "--order"),
+        (Method::Markov, |o| o.min_count = Some(0), "--min-count"),
+        (
+            Method::Markov,
+            |o| o.pseudocount = Some(-1.0),
+            "--pseudocount",
+        ),
     ];
     for (method, edit, flag) in cases {
         let mut o = opts(method);
@@ -292,10 +304,10 @@ fn bad_options_and_inputs_are_refused_with_nothing_written() {
         assert!(e.to_string().starts_with(flag), "{e}");
         assert!(!out.exists());
     }
-    assert!("markov"
+    assert!("pbwt"
         .parse::<Method>()
         .unwrap_err()
-        .contains("unknown method `markov`"));
+        .contains("unknown method `pbwt` (independent, mosaic, hmm or markov)"));
 
     // A group with one haplotype.
     let lonely = tmp.path().join("lonely");

@@ -142,7 +142,8 @@ pub struct Spec {
 pub struct Reference {
     pub name: String,
     pub label: String,
-    /// method, segment, flip, clusters, iterations, clip, n, seed, threads.
+    /// method, segment, flip, clusters, iterations, clip, order, min-count, pseudocount, n,
+    /// seed, threads.
     pub params: Params,
 }
 
@@ -327,7 +328,8 @@ impl Reference {
 }
 
 /// What a reference is, in words, from its method and parameters (gmmn-reference's defaults
-/// when a parameter is not given: segment 400, clusters 20, iterations 20).
+/// when a parameter is not given: segment 400, clusters 20, iterations 20, order 100,
+/// min-count 2).
 fn default_reference_label(params: &Params) -> String {
     let get = |k: &str, default: &str| params.get(k).map_or(default.to_string(), scalar);
     match params.get("method").and_then(Value::as_str) {
@@ -348,6 +350,11 @@ fn default_reference_label(params: &Params) -> String {
             "haplotype HMM (fastPHASE-style), K {}, {} EM iterations",
             get("clusters", "20"),
             get("iterations", "20")
+        ),
+        Some("markov") => format!(
+            "variable-order Markov chain of training pattern counts, contexts up to {} SNPs shared by at least {}",
+            get("order", "100"),
+            get("min-count", "2")
         ),
         other => other.unwrap_or("reference").to_string(),
     }
