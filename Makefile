@@ -20,11 +20,12 @@ export LIBTORCH_USE_PYTORCH := 1
 export VIRTUAL_ENV := $(VENV)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help setup bcftools build build-release test reproduce quality bench clean
+.PHONY: help setup bcftools build build-release test reproduce quality validate bench clean
 
 help:
 	@echo "make reproduce   set up, build, run Table I (workflows/table1.yaml) and the quickstart, audit (results in $(OUT)/)"
 	@echo "make quality     the ablation of docs/quality.md (table1.yaml + quality.yaml) and its figures in docs/figures/"
+	@echo "make validate    the best configuration and the references on 4 simulated data sets it was not tuned on"
 	@echo "make test        build and run every test"
 	@echo "make bench       ingest beside bcftools, training step beside its dense floor, evaluation beside its target"
 	@echo "make setup       check the toolchain and fetch dependencies"
@@ -107,6 +108,21 @@ quality: build-release
 		cp $(OUT)/table1/local-window/report/synthetic.$$f.png docs/figures/best.$$f.png; \
 	done
 	@echo "figures: docs/figures/paper.*.png (relu-restarts) and docs/figures/best.*.png (local-window)"
+
+# `make validate`: tools/validation_data.py simulates four data sets (stdpopsim/msprime; needs
+# msprime and stdpopsim, installed into .venv here) and writes a spec per data set from
+# workflows/validation.yaml (one configuration for all); each runs through `gmmn run`.
+VALIDATION := $(OUT)/validation
+
+validate: build-release bcftools
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check msprime stdpopsim
+	$(VENV)/bin/python tools/validation_data.py --out $(VALIDATION)/data --spec workflows/validation.yaml
+	@for spec in $(VALIDATION)/data/*.yaml; do \
+		name=$$(basename $$spec .yaml); \
+		echo "== gmmn run $$spec --out $(VALIDATION)/$$name --jobs $(JOBS)"; \
+		$(BIN)/gmmn run $$spec --out $(VALIDATION)/$$name --jobs $(JOBS) > $(VALIDATION)/$$name.stdout || exit 1; \
+		cat $(VALIDATION)/$$name/table.md; \
+	done
 
 bench: build-release
 	bash bench/ingest.sh
