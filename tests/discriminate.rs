@@ -503,25 +503,23 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     }
 
     // The copy generator: the training haplotypes offered as synthetic.
-    let copy = tmp.path().join("copy");
-    let o = run(
-        "gmmn-discriminate",
-        &[
+    let judge_copy = |out: &std::path::PathBuf, extra: &[&dyn AsRef<OsStr>]| {
+        let mut args: Vec<&dyn AsRef<OsStr>> = vec![
             &"--real",
             &first,
             &"--heldout",
             &first,
             &"--synthetic",
             &first,
-            &"--baseline",
-            &"floor",
-            &"--splits",
-            &"2",
             &"--out",
-            &copy,
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let o = run("gmmn-discriminate", &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let copy = tmp.path().join("copy");
+    judge_copy(&copy, &[&"--baseline", &"floor", &"--splits", &"2"]);
     let r = report(&copy);
     assert_eq!(r["heldout"].as_array().unwrap().len(), 2);
     let syn = comparison(&r, "synthetic");
@@ -582,24 +580,7 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     // counts that as distance, so the paper's Delta does not rank a copy as perfect either, but
     // for a reason that has nothing to do with realism.
     let copy_paper = tmp.path().join("copy-paper");
-    let o = run(
-        "gmmn-discriminate",
-        &[
-            &"--real",
-            &first,
-            &"--heldout",
-            &first,
-            &"--synthetic",
-            &first,
-            &"--protocol",
-            &"paper",
-            &"--splits",
-            &"1",
-            &"--out",
-            &copy_paper,
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    judge_copy(&copy_paper, &[&"--protocol", &"paper", &"--splits", &"1"]);
     let r = report(&copy_paper);
     assert_eq!(r["protocol"]["protocol"], "paper");
     let syn = comparison(&r, "synthetic");
