@@ -595,7 +595,9 @@ fn heldout_protocol_catches_copies_and_spares_strangers() {
     assert_eq!(p["flags"].as_array().unwrap().len(), 2, "{p:#}");
     let md = std::fs::read_to_string(copy_paper.join("report.md")).unwrap();
     assert!(
-        md.contains("Protocol: the paper's") && md.contains("**Flag (synthetic):** membership AUC"),
+        md.contains("Protocol: the paper's")
+            && md.contains("**Flag (synthetic):** membership AUC")
+            && md.contains("**Below chance (synthetic):**"),
         "{md}"
     );
 

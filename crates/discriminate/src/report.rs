@@ -113,6 +113,30 @@ fn privacy_and_utility(s: &mut String, r: &Report) {
     }
 }
 
+/// Classifiers more than 0.05 below chance do not fail to tell the sides apart: they learned
+/// something that points the wrong way on the test rows. The usual cause is the same haplotype on
+/// both sides (copies of real rows offered as synthetic) with one copy in the training part and
+/// its twin, labelled the other way, in the test part; say so beside the table.
+pub fn below_chance_note(c: &ComparisonResult) -> Option<String> {
+    let below: Vec<String> = c
+        .classifiers
+        .iter()
+        .filter(|k| k.mean < c.majority_rate - 0.05)
+        .map(|k| format!("{} {:.3}", k.name, k.mean))
+        .collect();
+    (!below.is_empty()).then(|| {
+        format!(
+            "**Below chance ({}):** {} against a chance level of {:.3}. Accuracy below chance usually means the same \
+             haplotypes on both sides (identical rows with opposite labels across the split, which classifiers that \
+             memorise rows then mislabel): see the share identical to real and, with held-out real, the privacy figures. \
+             Delta counts it as distance from 0.5.",
+            c.name,
+            below.join(", "),
+            c.majority_rate
+        )
+    })
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let p = &r.protocol;
@@ -183,6 +207,11 @@ pub fn markdown(r: &Report) -> String {
             c.delta,
             fid(&c.fidelity)
         );
+    }
+    for c in &r.comparisons {
+        if let Some(note) = below_chance_note(c) {
+            let _ = writeln!(s, "\n{note}");
+        }
     }
     privacy_and_utility(&mut s, r);
     let _ = writeln!(s, "\n## Per group\n");
