@@ -538,3 +538,21 @@ fn audit_catches_edited_manifests_and_ledger_mismatches() {
         &["ledger.yaml: not a ledger gmmn reads"],
     );
 }
+
+/// An empty directory (a wrong path, a run that wrote nothing) is not a pass: `gmmn audit` says
+/// there is nothing to audit and exits non-zero; `--seal` refuses and writes no ledger.
+#[test]
+fn a_directory_without_artifacts_is_not_a_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("sub/notes.txt"), "not an artifact\n").unwrap();
+    let o = gmmn(&["audit"], &empty);
+    assert_eq!(o.code, 1, "{}", o.all);
+    assert!(o.stdout.contains("no artifact to audit"), "{}", o.all);
+    assert!(!o.stdout.contains("ok: every schema"), "{}", o.all);
+    let o = gmmn(&["audit", "--seal"], &empty);
+    assert_eq!(o.code, 1, "{}", o.all);
+    assert!(o.all.contains("no artifact to audit"), "{}", o.all);
+    assert!(!empty.join("ledger.yaml").exists());
+}

@@ -548,6 +548,17 @@ fn scan(dir: &Path) -> Result<Report, AuditError> {
     let mut hashes = Hashes::default();
     let mut schemas = Schemas::default();
     let manifests = find_manifests(&root, &mut problems);
+    if manifests.is_empty() {
+        // "Every schema, hash and input holds" of an empty tree would read as a pass: a wrong
+        // directory, or a run that wrote nothing, must not.
+        problems.push(Problem {
+            file: ".".into(),
+            what: format!(
+                "no artifact to audit: no manifest (*{MANIFEST_SUFFIX}) below {}",
+                dir.display()
+            ),
+        });
+    }
     let artifacts = manifests
         .iter()
         .map(|rel| check_manifest(&root, rel, &mut hashes, &mut schemas, &mut problems))
