@@ -534,3 +534,27 @@ fn every_shipped_spec_is_valid() {
     }
     assert!(checked >= 4, "only {checked} specs found");
 }
+
+/// A second `gmmn run` on an output directory another run holds is refused at once, with the
+/// holder named and nothing written.
+#[test]
+fn a_second_run_on_the_same_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let spec = tiny_spec(tmp.path(), |t| t);
+    std::fs::create_dir_all(out.join(".gmmn")).unwrap();
+    let lock_path = out.join(".gmmn/run.lock");
+    std::fs::write(&lock_path, "pid 4242, started 2026-12-02T00:00:00Z\n").unwrap();
+    let holder = std::fs::File::open(&lock_path).unwrap();
+    holder.try_lock().unwrap();
+    let o = run_spec(&spec, &out, &[]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("another gmmn run is using this output directory (pid 4242"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(!out.join("ingest").exists(), "a refused run wrote nothing");
+    // (A lock file whose holder is gone is taken over: the unit tests of workflow::run.)
+}

@@ -75,6 +75,62 @@ pub enum RunError {
     Table(#[from] table::TableError),
     #[error("{0}")]
     Audit(#[from] crate::audit::AuditError),
+    #[error(
+        "{dir}: another gmmn run is using this output directory ({holder}); wait for it to finish \
+         or use another --out (the lock, {lock}, is released when that process exits, even if killed)"
+    )]
+    Locked {
+        dir: PathBuf,
+        lock: PathBuf,
+        holder: String,
+    },
+}
+
+/// The lock file of a run directory: held (an advisory `flock`) by the one `gmmn run` writing it.
+pub const RUN_LOCK: &str = ".gmmn/run.lock";
+
+/// Take `dir`'s run lock, or say who holds it. The kernel drops the lock when the holding
+/// process exits however it exits (kill -9 included), so a killed run never leaves it stuck; the
+/// file's text (pid, start time) is only there to tell the user who holds it.
+pub fn lock_run_dir(dir: &Path) -> Result<std::fs::File, RunError> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join(RUN_LOCK);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(RunError::Locked {
+                dir: dir.to_path_buf(),
+                lock: path.clone(),
+                holder: if holder.is_empty() {
+                    "a process that has not written its pid yet".into()
+                } else {
+                    holder.to_string()
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+    }
+    let text = format!(
+        "pid {}, started {}\n",
+        std::process::id(),
+        artifact::now_rfc3339()
+    );
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(text.as_bytes()))
+        .and_then(|()| file.flush())
+        .map_err(io(&path))?;
+    Ok(file)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -152,6 +208,8 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
     for sub in ["logs", ".gmmn"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(io(&dir.join(sub)))?;
     }
+    // Two runs writing one directory would race on every artifact: the second is refused.
+    let _lock = lock_run_dir(dir)?;
     let runner = Runner {
         spec,
         opts,
@@ -869,6 +927,34 @@ fn group_haplotypes(group_file: &Path) -> Result<u64, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_run_lock_is_exclusive_and_never_stuck() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir_all(dir.join(".gmmn")).unwrap();
+        // A lock file left by a run that is gone (killed: its flock went with it) is taken over.
+        std::fs::write(dir.join(RUN_LOCK), "pid 1, started long ago\n").unwrap();
+        let first = lock_run_dir(dir).unwrap();
+        let text = std::fs::read_to_string(dir.join(RUN_LOCK)).unwrap();
+        assert!(
+            text.starts_with(&format!("pid {}, started ", std::process::id())),
+            "{text}"
+        );
+        // While it is held, another open of the lock (as another process's) is refused, naming
+        // the holder.
+        match lock_run_dir(dir) {
+            Err(RunError::Locked { holder, .. }) => {
+                assert!(
+                    holder.starts_with(&format!("pid {}", std::process::id())),
+                    "{holder}"
+                )
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(first);
+        lock_run_dir(dir).unwrap();
+    }
 
     #[test]
     fn from_reruns_the_stage_and_what_depends_on_it() {
