@@ -118,4 +118,53 @@ fn sketch_train_sample_writes_parquet_vcf_and_panel() {
         stderr(&o)
     );
     assert!(!bad.exists() || gmmn_sim::files_below(&bad).is_empty());
+
+    // A model with a NaN weight (a damaged file whose manifest was rehashed, or a diverged run's
+    // output) is refused, naming the tensor; without the check it sampled all-zero alleles.
+    let damaged = dir.path().join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    for entry in std::fs::read_dir(&model).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), damaged.join(entry.file_name())).unwrap();
+        }
+    }
+    let file = damaged.join("model.safetensors");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    let (name, start) = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, v)| *k != "__metadata__" && v["dtype"] == "F32")
+        .map(|(k, v)| (k.clone(), v["data_offsets"][0].as_u64().unwrap() as usize))
+        .unwrap();
+    let at = 8 + header_len + start;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let manifest = artifact::manifest_path(&file);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let hash = artifact::sha256_file(&file).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("sha256: ") {
+                format!("sha256: {hash}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&manifest, text + "\n").unwrap();
+    let o = run("gmmn-sample", &[&damaged, &"--n", &"10", &"--out", &bad]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!("tensor `{name}` holds 1 non-finite value(s)")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(!bad.exists() || gmmn_sim::files_below(&bad).is_empty());
 }

@@ -400,6 +400,15 @@ impl Generator {
             if t.kind() != Kind::Float {
                 return Err(format!("tensor `{name}` is {:?}, expected f32", t.kind()));
             }
+            // A NaN weight would not fail anything downstream: the quantizer reads NaN as
+            // allele 0, and the sample would be silently wrong.
+            let bad = t.isfinite().logical_not().sum(Kind::Int64).int64_value(&[]);
+            if bad > 0 {
+                return Err(format!(
+                    "tensor `{name}` holds {bad} non-finite value(s) (NaN or inf): the file is damaged, \
+                     or it was written by a training run that diverged"
+                ));
+            }
             let t = t.to_device(device).detach().copy();
             if PARAMETERS.contains(&name) {
                 g.params.insert(name.into(), t.set_requires_grad(true));
