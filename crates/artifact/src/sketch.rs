@@ -271,8 +271,16 @@ impl SketchInfo {
                 info.restart_seeds.len()
             )));
         }
-        if sketch.values.iter().any(|v| !v.is_finite()) {
-            return Err(bad("the sketch holds a non-finite value".into()));
+        // The data, not the manifest, is wrong here: say so.
+        let non_finite = sketch.values.iter().filter(|v| !v.is_finite()).count();
+        if non_finite > 0 {
+            return Err(ArtifactError::Layout {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the sketch holds {non_finite} non-finite value(s) (NaN or inf): the file is damaged, \
+                     or the haplotypes it was computed from were"
+                ),
+            });
         }
         Ok(info)
     }

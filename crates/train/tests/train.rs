@@ -327,6 +327,33 @@ fn bad_sketches_are_refused_without_output() {
     m.bytes = std::fs::metadata(&npy).unwrap().len();
     std::fs::write(&manifest_path, m.to_yaml().unwrap()).unwrap();
     check(&[&short], "does not match the manifest", "shape");
+
+    // A NaN in the sketch (hash fixed up): refused as damaged data, not as a bad manifest.
+    let nan = dir.path().join("nan");
+    copy_dir(&sk, &nan);
+    let npy = nan.join("sketch.npy");
+    let info = artifact::Manifest::read_for(&npy).unwrap();
+    let (restarts, features) = (info.shape[0] as usize, info.shape[1] as usize);
+    let mut values = vec![0.5f32; restarts * features];
+    values[3] = f32::NAN;
+    let sk_nan = artifact::Sketch {
+        restarts,
+        features,
+        values,
+    };
+    let mut f = std::fs::File::create(&npy).unwrap();
+    sk_nan.write_npy(&mut f).unwrap();
+    drop(f);
+    let manifest_path = artifact::manifest_path(&npy);
+    let mut m = artifact::Manifest::read_for(&npy).unwrap();
+    m.sha256 = artifact::sha256_file(&npy).unwrap();
+    m.bytes = std::fs::metadata(&npy).unwrap().len();
+    std::fs::write(&manifest_path, m.to_yaml().unwrap()).unwrap();
+    check(
+        &[&nan],
+        "the sketch holds 1 non-finite value(s) (NaN or inf)",
+        "nan",
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
