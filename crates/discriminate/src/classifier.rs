@@ -22,6 +22,19 @@ pub struct FitData<'a> {
     pub sparse: &'a MinorAlleleRows,
 }
 
+impl FitData<'_> {
+    /// The class a fitted model on minor-allele rows (logistic regression, MLP) gives each row
+    /// of `test`.
+    pub fn predict_sparse(&self, test: &[usize], predict: impl Fn(&[u32]) -> u8) -> Vec<u8> {
+        test.iter().map(|&i| predict(self.sparse.row(i))).collect()
+    }
+}
+
+/// The best cross-validated score of a grid search: what `cv_balanced_accuracy` reports.
+pub fn best_cv_score(scores: &[f64]) -> f64 {
+    scores.iter().cloned().fold(f64::MIN, f64::max)
+}
+
 /// What one fit chose or ran. Serialised without a tag: each variant's fields are the keys of
 /// its `per_split` entry (for the strict protocol the keys report.json has always had).
 #[derive(Debug, Clone, Serialize)]
@@ -126,10 +139,7 @@ impl Classifier for Logistic {
     ) -> Outcome {
         let model = logistic::fit(data.sparse, train, y, &self.opts);
         Outcome {
-            predictions: test
-                .iter()
-                .map(|&i| model.predict(data.sparse.row(i)))
-                .collect(),
+            predictions: data.predict_sparse(test, |row| model.predict(row)),
             detail: Detail::Logistic(LogisticDetail {
                 iterations: model.iterations,
                 converged: model.converged,
@@ -164,7 +174,7 @@ impl Classifier for Knn {
                 n_neighbours: best.n_neighbours,
                 weights: best.weights,
                 p: best.p,
-                cv_balanced_accuracy: scores.iter().cloned().fold(f64::MIN, f64::max),
+                cv_balanced_accuracy: best_cv_score(&scores),
             }),
             logistic_weights: None,
         }
@@ -204,10 +214,7 @@ impl Classifier for Mlp {
             }),
         };
         Outcome {
-            predictions: test
-                .iter()
-                .map(|&i| model.predict(data.sparse.row(i)))
-                .collect(),
+            predictions: data.predict_sparse(test, |row| model.predict(row)),
             detail,
             logistic_weights: None,
         }

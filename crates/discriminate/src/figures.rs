@@ -297,7 +297,6 @@ pub fn dcr_figure(
 mod tests {
     use super::*;
     use crate::protocol::{self, Pooled, ProtocolOptions, Side};
-    use artifact::Variant;
     use haplotypes::bits::PackedHaplotypes;
 
     /// Diagnostics of `real` against `synthetic` rows (one group) through the whole protocol.
@@ -309,15 +308,7 @@ mod tests {
         };
         let names = vec!["A".to_string()];
         let pooled = Pooled::balance(&side(real), &side(synthetic), &names, 1);
-        let variants: Vec<Variant> = (0..m)
-            .map(|j| Variant {
-                chrom: "1".into(),
-                pos: 100 + j as u64,
-                id: format!("rs{j}"),
-                reference: "A".into(),
-                alternate: "C".into(),
-            })
-            .collect();
+        let variants = crate::numbered_variants(m);
         let opts = ProtocolOptions {
             splits: 1,
             ..Default::default()

@@ -38,6 +38,21 @@ pub(crate) fn packed(rows: &[&[u8]]) -> PackedHaplotypes {
     PackedHaplotypes::from_rows(&flat, m)
 }
 
+/// Test variants rs0, rs1, ... on chromosome 1 at positions 100, 101, ... (A>C), for the unit
+/// tests that run the whole protocol.
+#[cfg(test)]
+pub(crate) fn numbered_variants(m: usize) -> Vec<Variant> {
+    (0..m)
+        .map(|j| Variant {
+            chrom: "1".into(),
+            pos: 100 + j as u64,
+            id: format!("rs{j}"),
+            reference: "A".into(),
+            alternate: "C".into(),
+        })
+        .collect()
+}
+
 use std::path::{Path, PathBuf};
 
 use artifact::rng::{derive_seed, SeededRng};

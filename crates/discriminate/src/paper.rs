@@ -17,7 +17,9 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::classifier::{Classifier, Detail, FitData, Knn, LogisticGridDetail, Mlp, Outcome};
+use crate::classifier::{
+    best_cv_score, Classifier, Detail, FitData, Knn, LogisticGridDetail, Mlp, Outcome,
+};
 use crate::knn::{balanced_accuracy, stratified_folds};
 use crate::logistic::{self, ClassWeight, LogisticOptions, Penalty};
 use crate::mlp::MlpOptions;
@@ -160,15 +162,12 @@ impl Classifier for LogisticGrid {
         let (best, scores) = select_logistic(data.sparse, train, y, self.folds, &self.base);
         let model = logistic::fit(data.sparse, train, y, &best.options(&self.base));
         Outcome {
-            predictions: test
-                .iter()
-                .map(|&i| model.predict(data.sparse.row(i)))
-                .collect(),
+            predictions: data.predict_sparse(test, |row| model.predict(row)),
             detail: Detail::LogisticGrid(LogisticGridDetail {
                 penalty: best.penalty,
                 c: best.c,
                 class_weight: best.class_weight,
-                cv_balanced_accuracy: scores.iter().cloned().fold(f64::MIN, f64::max),
+                cv_balanced_accuracy: best_cv_score(&scores),
                 iterations: model.iterations,
                 converged: model.converged,
             }),

@@ -723,15 +723,7 @@ mod tests {
             packed: PackedHaplotypes::from_rows(v, m),
             groups,
         };
-        let variants = (0..m)
-            .map(|j| Variant {
-                chrom: "1".into(),
-                pos: 100 + j as u64,
-                id: format!("rs{j}"),
-                reference: "A".into(),
-                alternate: "C".into(),
-            })
-            .collect();
+        let variants = crate::numbered_variants(m);
         (
             side(&real, real_groups),
             side(&syn, syn_groups),
