@@ -143,21 +143,9 @@ fn sketch_train_sample_writes_parquet_vcf_and_panel() {
     let at = 8 + header_len + start;
     bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
     std::fs::write(&file, &bytes).unwrap();
-    let manifest = artifact::manifest_path(&file);
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    let hash = artifact::sha256_file(&file).unwrap();
-    let text: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("sha256: ") {
-                format!("sha256: {hash}")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&manifest, text + "\n").unwrap();
+    let mut m = artifact::Manifest::read_for(&file).unwrap();
+    m.sha256 = artifact::sha256_file(&file).unwrap();
+    std::fs::write(artifact::manifest_path(&file), m.to_yaml().unwrap()).unwrap();
     let o = run("gmmn-sample", &[&damaged, &"--n", &"10", &"--out", &bad]);
     assert!(!o.status.success(), "{}", stdout(&o));
     assert!(

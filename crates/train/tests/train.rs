@@ -312,20 +312,14 @@ fn bad_sketches_are_refused_without_output() {
     // Wrong shape: a sketch with fewer features than its manifest says (hash fixed up).
     let short = dir.path().join("short");
     copy_dir(&sk, &short);
-    let sk_short = artifact::Sketch {
-        restarts: 1,
-        features: 10,
-        values: vec![0.5; 10],
-    };
-    let npy = short.join("sketch.npy");
-    let mut f = std::fs::File::create(&npy).unwrap();
-    sk_short.write_npy(&mut f).unwrap();
-    drop(f);
-    let manifest_path = artifact::manifest_path(&npy);
-    let mut m = artifact::Manifest::read_for(&npy).unwrap();
-    m.sha256 = artifact::sha256_file(&npy).unwrap();
-    m.bytes = std::fs::metadata(&npy).unwrap().len();
-    std::fs::write(&manifest_path, m.to_yaml().unwrap()).unwrap();
+    replace_sketch_keeping_manifest(
+        &short.join("sketch.npy"),
+        &artifact::Sketch {
+            restarts: 1,
+            features: 10,
+            values: vec![0.5; 10],
+        },
+    );
     check(&[&short], "does not match the manifest", "shape");
 
     // A NaN in the sketch (hash fixed up): refused as damaged data, not as a bad manifest.
@@ -336,24 +330,31 @@ fn bad_sketches_are_refused_without_output() {
     let (restarts, features) = (info.shape[0] as usize, info.shape[1] as usize);
     let mut values = vec![0.5f32; restarts * features];
     values[3] = f32::NAN;
-    let sk_nan = artifact::Sketch {
-        restarts,
-        features,
-        values,
-    };
-    let mut f = std::fs::File::create(&npy).unwrap();
-    sk_nan.write_npy(&mut f).unwrap();
-    drop(f);
-    let manifest_path = artifact::manifest_path(&npy);
-    let mut m = artifact::Manifest::read_for(&npy).unwrap();
-    m.sha256 = artifact::sha256_file(&npy).unwrap();
-    m.bytes = std::fs::metadata(&npy).unwrap().len();
-    std::fs::write(&manifest_path, m.to_yaml().unwrap()).unwrap();
+    replace_sketch_keeping_manifest(
+        &npy,
+        &artifact::Sketch {
+            restarts,
+            features,
+            values,
+        },
+    );
     check(
         &[&nan],
         "the sketch holds 1 non-finite value(s) (NaN or inf)",
         "nan",
     );
+}
+
+/// Overwrite the sketch at `npy` with `sketch` and fix up its manifest's hash and size, so that
+/// only what the reader checks beyond the hash can refuse it.
+fn replace_sketch_keeping_manifest(npy: &Path, sketch: &artifact::Sketch) {
+    let mut f = std::fs::File::create(npy).unwrap();
+    sketch.write_npy(&mut f).unwrap();
+    drop(f);
+    let mut m = artifact::Manifest::read_for(npy).unwrap();
+    m.sha256 = artifact::sha256_file(npy).unwrap();
+    m.bytes = std::fs::metadata(npy).unwrap().len();
+    std::fs::write(artifact::manifest_path(npy), m.to_yaml().unwrap()).unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {
