@@ -320,6 +320,56 @@ fn remove_key(v: &mut Value, parent: &str, key: &str) {
     }
 }
 
+/// A pattern sketch or a chain model (`gmmn-sketch --features patterns`, gmmn-train on it).
+fn is_chain(v: &Value) -> bool {
+    v["params"]["features"] == "patterns" || v["params"]["generator"] == "markov"
+}
+
+/// Mutations of a pattern sketch's or a chain model's manifest that the schema must refuse.
+fn chain_mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
+    let mut m: Vec<(&'static str, Mutation)> = vec![
+        ("shape of three", mu(|v| v["shape"] = json!([10, 5, 1]))),
+        ("shape not 5 columns", mu(|v| v["shape"][1] = json!(4))),
+        ("order zero", mu(|v| v["params"]["order"] = json!(0))),
+        ("order 128", mu(|v| v["params"]["order"] = json!(128))),
+        ("order as string", mu(|v| v["params"]["order"] = json!("100"))),
+        ("min_count zero", mu(|v| v["params"]["min_count"] = json!(0))),
+        ("patterns negative", mu(|v| v["params"]["patterns"] = json!(-1))),
+        ("haplotypes one", mu(|v| v["params"]["haplotypes"] = json!(1))),
+        ("no order", mu(|v| remove_key(v, "params", "order"))),
+        ("no patterns", mu(|v| remove_key(v, "params", "patterns"))),
+        ("group not a file name", mu(|v| v["params"]["group"] = json!("../EAS"))),
+        ("with a seed", mu(|v| v["seed"] = json!(1))),
+        (
+            "no companions",
+            mu(|v| {
+                v.as_object_mut().unwrap().remove("companions");
+            }),
+        ),
+        ("no variants companion", mu(|v| drop_role(v, "companions", "variants"))),
+    ];
+    if kind == "sketch" {
+        m.extend([
+            ("features unknown", mu(|v| v["params"]["features"] = json!("pattern"))),
+            ("min_fraction one half", mu(|v| v["params"]["min_fraction"] = json!(0.5))),
+            ("no suppressed", mu(|v| remove_key(v, "params", "suppressed"))),
+            ("sketch without genotypes input", by("sketch", |v| drop_role(v, "inputs", "genotypes"))),
+        ] as [(&'static str, Mutation); 4]);
+    } else {
+        m.extend([
+            ("pseudocount negative", mu(|v| v["params"]["pseudocount"] = json!(-1.0))),
+            ("no sketch_min_count", mu(|v| remove_key(v, "params", "sketch_min_count"))),
+            ("a loss companion", mu(|v| {
+                let mut c = v["companions"][0].clone();
+                c["role"] = json!("loss");
+                v["companions"].as_array_mut().unwrap().push(c);
+            })),
+            ("model without sketch input", by("train", |v| drop_role(v, "inputs", "sketch"))),
+        ] as [(&'static str, Mutation); 4]);
+    }
+    m
+}
+
 /// Mutations of a valid manifest that the schema must refuse, by name.
 fn mutations(original: &Value) -> Vec<(String, Mutation)> {
     let kind = original["kind"].as_str().unwrap_or_default();
@@ -612,6 +662,7 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
                 ]);
             }
         }
+        "sketch" | "model" if is_chain(original) => m.extend(chain_mutations(kind)),
         "sketch" => m.extend([
             ("shape of one", mu(|v| v["shape"] = json!([3]))),
             (
@@ -1342,6 +1393,7 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
         // gmmn-train's copy of the variants records no counts (see its schema).
         "variants" if counts.get("snps").is_none() => None,
         "variants" => Some(vec![&counts["snps"]]),
+        "sketch" | "model" if is_chain(v) => Some(vec![&params["patterns"], &json!(5)]),
         "sketch" => Some(vec![&params["restarts"], &params["feature_count"]]),
         "model" => Some(vec![&params["latent"], &params["hidden"], &params["snps"]]),
         "checkpoint" => Some(vec![&params["step"]]),
@@ -1357,6 +1409,21 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
     }
     let text = || std::fs::read_to_string(&data_file).unwrap_or_default();
     match kind {
+        "sketch" | "model" if is_chain(v) => {
+            agree(problems, "counts.patterns vs params.patterns", &counts["patterns"], &params["patterns"]);
+            if kind == "sketch" {
+                agree(problems, "counts.haplotypes vs params.haplotypes", &counts["haplotypes"], &params["haplotypes"]);
+                let mut head = [0u8; 128];
+                let n = std::fs::File::open(&data_file)
+                    .and_then(|mut f| f.read(&mut head))
+                    .unwrap_or(0);
+                let head = String::from_utf8_lossy(&head[..n]);
+                let want = format!("'shape': ({}, 5)", shape[0]);
+                if !head.contains("'<u8'") || !head.contains(&want) {
+                    problems.push(format!("{name}: .npy header {head:?} is not u64 with {want}"));
+                }
+            }
+        }
         "sketch" => {
             agree(problems, "seed vs params.seed", &v["seed"], &params["seed"]);
             agree(
@@ -1939,6 +2006,50 @@ fn sketch_train_sample_manifests_validate_against_their_schemas() {
         tried >= expected.len() * 40,
         "only {tried} mutations applied"
     );
+}
+
+/// The Markov chain's artifacts (a pattern sketch, its chain model, the haplotypes sampled from
+/// it): every manifest validates and cross-checks, and broken copies of each are refused.
+#[test]
+fn pattern_sketch_chain_manifests_validate_against_their_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sketch = tmp.path().join("sketch");
+    let o = run(
+        "gmmn-sketch",
+        &[
+            &shared_1kg_groups().join("EAS.parquet"),
+            &"--out",
+            &sketch,
+            &"--features",
+            &"patterns",
+            &"--order",
+            &"30",
+            &"--min-fraction",
+            &"0.01",
+        ],
+    );
+    assert!(o.status.success(), "gmmn-sketch failed:\n{}", stderr(&o));
+    let model = tmp.path().join("model");
+    let o = run("gmmn-train", &[&sketch, &"--out", &model]);
+    assert!(o.status.success(), "gmmn-train failed:\n{}", stderr(&o));
+    let synthetic = tmp.path().join("synthetic");
+    let o = sample_tiny(&model, &synthetic);
+    assert!(o.status.success(), "gmmn-sample failed:\n{}", stderr(&o));
+    let expected = [
+        "sketch/sketch.npy.meta.yaml",
+        "sketch/variants.parquet.meta.yaml",
+        "model/model.safetensors.meta.yaml",
+        "model/variants.parquet.meta.yaml",
+        "synthetic/EAS.parquet.meta.yaml",
+        "synthetic/EAS.variants.parquet.meta.yaml",
+        "synthetic/EAS.vcf.gz.meta.yaml",
+        "synthetic/EAS.panel.tsv.meta.yaml",
+    ];
+    let manifests = manifests_below(tmp.path());
+    assert_eq!(manifests.len(), expected.len(), "{manifests:?}");
+    check_manifests(tmp.path(), &manifests);
+    let tried = tamper(tmp.path(), &expected);
+    assert!(tried >= expected.len() * 20, "only {tried} mutations applied");
 }
 
 /// gmmn-project (PCA and ISOMAP of the shared 1000 Genomes EUR and EAS groups against

@@ -46,7 +46,7 @@ impl ArtifactError {
         }
     }
 
-    pub(crate) fn layout(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+    pub fn layout(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         ArtifactError::Layout {
             path: path.into(),
             message: message.to_string(),

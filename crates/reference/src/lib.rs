@@ -177,8 +177,11 @@ fn resolve(opts: &ReferenceOptions) -> Result<Resolved, ReferenceError> {
         ));
     }
     let order = opts.order.unwrap_or(DEFAULT_ORDER);
-    if order < 1 {
-        return usage("--order 0: the Markov context must be at least 1 SNP".into());
+    if !(1..=chain::MAX_ORDER).contains(&order) {
+        return usage(format!(
+            "--order {order}: the Markov context is 1 to {} SNPs",
+            chain::MAX_ORDER
+        ));
     }
     let min_count = opts.min_count.unwrap_or(DEFAULT_MIN_COUNT);
     if min_count < 1 {
@@ -384,7 +387,8 @@ pub fn simulate(
             ),
             Method::Markov => {
                 let values =
-                    markov::sample_variable_order(&data, n_train, m, n, &resolved.markov, seed);
+                    markov::sample_variable_order(&data, n_train, m, n, &resolved.markov, seed)
+                        .map_err(|e| ReferenceError::Usage(format!("group {group}: {e}")))?;
                 (values, None)
             }
             Method::Hmm => {

@@ -1,22 +1,18 @@
 //! A variable-order Markov chain along the SNPs: each allele drawn given the alleles before it,
 //! at the frequency with which the training haplotypes that share that context continue it,
-//! smoothed toward shorter contexts. It uses the training haplotypes only through the counts of
-//! their patterns (how many share a context, how many of those carry allele 1 next), so it is
-//! also what a table of pattern counts determines; `min_count` keeps every draw a pooled
-//! continuation of at least that many haplotypes, so no single one is replayed.
-//!
-//! Smoothing (interpolated, Dirichlet prior of weight a = `pseudocount` toward the next-shorter
-//! context): p_0(1) = the allele frequency; for each longer context c_o (the o alleles just
-//! before the SNP) matched by fewer haplotypes than the one before,
-//! p_o(1 | c_o) = (n(c_o, 1) + a p_shorter) / (n(c_o) + a).
+//! smoothed toward shorter contexts. It is the chain of the exact pattern histogram
+//! (`chain::PatternSketch` with min-count 1, what a data owner would sketch with no
+//! suppression), so it measures what the sketch-trained `gmmn-train --generator markov` loses
+//! to suppression; `min_count` keeps every draw a pooled continuation of at least that many
+//! haplotypes, so no single one is replayed. See the chain crate for the smoothing.
 
-use artifact::rng::{derive_seed, SeededRng};
-use rayon::prelude::*;
+#[cfg(test)]
+use artifact::rng::SeededRng;
 
 /// The chain's settings (gmmn-reference's --order, --min-count, --pseudocount).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MarkovOptions {
-    /// The longest context, in SNPs.
+    /// The longest context, in SNPs (at most [`chain::MAX_ORDER`]).
     pub order: usize,
     /// Contexts shared by fewer training haplotypes are not used.
     pub min_count: usize,
@@ -24,15 +20,9 @@ pub struct MarkovOptions {
     pub pseudocount: f64,
 }
 
-/// A variable-order chain sampled straight from the training haplotypes: at each SNP the
+/// A variable-order chain of the training haplotypes' exact pattern counts: at each SNP the
 /// context is as long as at least `min_count` training haplotypes share it (at most `order`
-/// SNPs), and the continuation is smoothed level by level toward shorter contexts, counting a
-/// level only where the set of matching haplotypes shrinks (a longer context matched by the
-/// same haplotypes carries no new data; counting it again would push the chain toward copying).
-/// Every draw is then a pooled continuation of at least `min_count` haplotypes.
-///
-/// Cost: O(n + order) per SNP and synthetic haplotype, from each training haplotype's current
-/// match length with the haplotype being drawn.
+/// SNPs), smoothed level by level toward shorter contexts.
 pub fn sample_variable_order(
     training: &[u8],
     n: usize,
@@ -40,60 +30,13 @@ pub fn sample_variable_order(
     n_out: usize,
     opts: &MarkovOptions,
     seed: u64,
-) -> Vec<u8> {
-    let MarkovOptions {
-        order,
-        min_count,
-        pseudocount,
-    } = *opts;
-    // Column-major copy so that one SNP's alleles over the training haplotypes are contiguous.
-    let mut columns = vec![0u8; n * m];
-    for (i, row) in training.chunks_exact(m).take(n).enumerate() {
-        for (j, &x) in row.iter().enumerate() {
-            columns[j * n + i] = x;
-        }
-    }
-    let min_count = min_count.max(1);
-    let mut values = vec![0u8; n_out * m];
-    values.par_chunks_mut(m).enumerate().for_each(|(h, row)| {
-        let mut rng = SeededRng::new(derive_seed(seed, h as u64));
-        let mut matched = vec![0usize; n];
-        let mut total = vec![0usize; order + 2];
-        let mut ones = vec![0usize; order + 2];
-        for (j, x) in row.iter_mut().enumerate() {
-            let column = &columns[j * n..(j + 1) * n];
-            total.iter_mut().for_each(|c| *c = 0);
-            ones.iter_mut().for_each(|c| *c = 0);
-            for (&l, &a) in matched.iter().zip(column) {
-                let l = l.min(order);
-                total[l] += 1;
-                ones[l] += a as usize;
-            }
-            // Suffix sums: total[o] = haplotypes matching at least the last o alleles.
-            for o in (0..=order).rev() {
-                total[o] += total[o + 1];
-                ones[o] += ones[o + 1];
-            }
-            let mut p = ones[0] as f64 / total[0] as f64;
-            let mut previous = total[0];
-            for o in 1..=order {
-                let (n_o, n1) = (total[o], ones[o]);
-                if n_o < min_count {
-                    break;
-                }
-                if n_o == previous {
-                    continue;
-                }
-                p = (n1 as f64 + pseudocount * p) / (n_o as f64 + pseudocount);
-                previous = n_o;
-            }
-            *x = (rng.next_f64() < p) as u8;
-            for (l, &a) in matched.iter_mut().zip(column) {
-                *l = if a == *x { *l + 1 } else { 0 };
-            }
-        }
-    });
-    values
+) -> Result<Vec<u8>, chain::ChainError> {
+    let sketch = chain::PatternSketch::build(training, n, m, opts.order, 1)?;
+    let chain_opts = chain::ChainOptions {
+        min_count: opts.min_count,
+        pseudocount: opts.pseudocount,
+    };
+    Ok(chain::sample(&sketch, n_out, &chain_opts, seed))
 }
 
 #[cfg(test)]
@@ -124,7 +67,8 @@ mod tests {
                 pseudocount: 0.0,
             },
             5,
-        );
+        )
+        .unwrap();
         let mut first = [0usize; 2];
         for row in out.chunks_exact(m) {
             first[row[0] as usize] += 1;
@@ -144,7 +88,8 @@ mod tests {
                 pseudocount: 0.0,
             },
             5,
-        );
+        )
+        .unwrap();
         let differ = out
             .chunks_exact(m)
             .flat_map(|r| r.windows(2).map(|w| (w[0] != w[1]) as usize))
@@ -172,7 +117,8 @@ mod tests {
                 pseudocount: 1.0,
             },
             3,
-        );
+        )
+        .unwrap();
         let (mut ctx1, mut ones) = (0usize, 0usize);
         for row in out.chunks_exact(m) {
             if row[0] == 1 {
@@ -203,8 +149,10 @@ mod tests {
                 },
                 seed,
             )
+            .unwrap()
         };
         assert_eq!(draw(9), draw(9));
         assert_ne!(draw(9), draw(10));
     }
 }
+

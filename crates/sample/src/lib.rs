@@ -85,31 +85,62 @@ pub fn sample(
     if opts.n == 0 {
         return Err(SampleError::Usage("--n must be at least 1".into()));
     }
-    let device = opts.device.resolve()?;
-    let (gen, info, manifest, model_path) = train::load_model(model_input, device)?;
+    // What the manifests say about the generator: (group, SNPs, params, source line).
+    let is_chain = train::chain_model::is_chain_model(model_input)?;
+    let (values, manifest, model_path, group, snps, generator_params, source) = if is_chain {
+        let (patterns, info, manifest, path) = train::chain_model::load_chain(model_input)?;
+        let chain_opts = chain::ChainOptions {
+            min_count: info.min_count as usize,
+            pseudocount: info.pseudocount,
+        };
+        let values = chain::sample(&patterns, opts.n, &chain_opts, opts.seed);
+        let source = format!(
+            "gmmn-sample {} (Markov chain of a pattern sketch, group {}, contexts up to {} SNPs \
+             shared by at least {} haplotypes)",
+            env!("CARGO_PKG_VERSION"),
+            info.group,
+            info.order,
+            info.sketch_min_count
+        );
+        let params = vec![("generator", serde_json::Value::from(info.generator.clone()))];
+        (values, manifest, path, info.group, info.snps, params, source)
+    } else {
+        let device = opts.device.resolve()?;
+        let (gen, info, manifest, path) = train::load_model(model_input, device)?;
+        let values = generate(&gen, opts.n, opts.seed, device);
+        let source = format!(
+            "gmmn-sample {} (GMMN, group {}, {} output, {} features)",
+            env!("CARGO_PKG_VERSION"),
+            info.group,
+            info.output.as_str(),
+            info.features.as_str()
+        );
+        let params = vec![
+            ("device", format!("{device:?}").to_lowercase().into()),
+            ("model_output", info.output.as_str().into()),
+        ];
+        (values, manifest, path, info.group, info.snps as u64, params, source)
+    };
     let variants_path = manifest.companion(&model_path, "variants")?;
     let vm = artifact::open_artifact(&variants_path, ArtifactKind::Variants)?;
     let training_variants = read_variants_parquet(&variants_path)?;
-    if training_variants.len() != info.snps as usize {
+    if training_variants.len() as u64 != snps {
         return Err(ArtifactError::Layout {
             path: variants_path.clone(),
             message: format!(
-                "{} variants but the model has {} SNPs",
+                "{} variants but the model has {snps} SNPs",
                 training_variants.len(),
-                info.snps
             ),
         }
         .into());
     }
-    let group = info.group.clone();
     let prefix = opts
         .prefix
         .clone()
         .unwrap_or_else(|| format!("SYN_{group}_"));
     let n = opts.n;
     let (individuals, labels) = haplotypes::synthetic::synthetic_labels(&prefix, &group, n);
-    let values = generate(&gen, n, opts.seed, device);
-    let matrix = GenotypeMatrix::new(labels, info.snps as usize, values)?;
+    let matrix = GenotypeMatrix::new(labels, snps as usize, values)?;
 
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("sample", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
@@ -118,21 +149,15 @@ pub fn sample(
     let mut base = Manifest::new(ArtifactKind::Genotypes, producer)
         .param("group", group.clone())
         .param("n", n as u64)
-        .param("device", format!("{device:?}").to_lowercase())
-        .param("sample_prefix", prefix.clone())
-        .param("model_output", info.output.as_str());
+        .param("sample_prefix", prefix.clone());
+    for (k, v) in generator_params {
+        base = base.param(k, v);
+    }
     base.seed = Some(opts.seed);
     base.inputs = vec![
         FileRef::new("model", &model_path, manifest.sha256.clone(), out_dir)?,
         FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
     ];
-    let source = format!(
-        "gmmn-sample {} (GMMN, group {}, {} output, {} features)",
-        env!("CARGO_PKG_VERSION"),
-        info.group,
-        info.output.as_str(),
-        info.features.as_str()
-    );
     let files = haplotypes::synthetic::write_synthetic(
         out_dir,
         &group,
@@ -146,7 +171,7 @@ pub fn sample(
         group,
         haplotypes: n,
         individuals: individuals.len(),
-        snps: info.snps as usize,
+        snps: snps as usize,
         files: files.to_vec(),
     })
 }

@@ -98,11 +98,24 @@ pub struct SketchSummary {
     pub snps: usize,
     pub restarts: usize,
     pub features: usize,
+    /// A pattern sketch: its rows and the min-count applied.
+    pub patterns: Option<(u64, u64)>,
     pub sketch: PathBuf,
 }
 
 impl std::fmt::Display for SketchSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((patterns, min_count)) = self.patterns {
+            return writeln!(
+                f,
+                "sketched {} ({} haplotypes x {} SNPs): {patterns} patterns, each shared by at \
+                 least {min_count} haplotypes -> {}",
+                self.group,
+                self.haplotypes,
+                self.snps,
+                self.sketch.display()
+            );
+        }
         writeln!(
             f,
             "sketched {} ({} haplotypes x {} SNPs): {} restart(s) x {} features -> {}",
@@ -418,18 +431,7 @@ pub fn sketch(
     let vpath = out_dir.join(VARIANTS_FILE);
     let mut out = OutputSet::new();
 
-    let mut vmanifest = Manifest::new(ArtifactKind::Variants, producer.clone())
-        .param("group", group.clone())
-        .param("copied_from", "the sketched group's variants, unchanged");
-    vmanifest.shape = vm.shape.clone();
-    vmanifest.counts = vm.counts.clone();
-    vmanifest.inputs = vec![FileRef::new(
-        "variants",
-        &variants_path,
-        vm.sha256.clone(),
-        out_dir,
-    )?];
-    let vmanifest = out.stage_copy(&vpath, vmanifest, &variants_path)?;
+    let vmanifest = stage_variants_copy(&mut out, out_dir, &producer, &group, &variants_path, &vm)?;
 
     let mut manifest = info
         .into_params(Manifest::new(ArtifactKind::Sketch, producer))
@@ -458,6 +460,128 @@ pub fn sketch(
         snps: matrix.n_snps(),
         restarts,
         features: row_len,
+        patterns: None,
+        sketch: sketch_path,
+    })
+}
+
+/// Copy the group's variants table beside its sketch (the trainer carries it on to the model,
+/// whose sampler writes the VCF from it).
+fn stage_variants_copy(
+    out: &mut OutputSet,
+    out_dir: &Path,
+    producer: &Producer,
+    group: &str,
+    variants_path: &Path,
+    vm: &Manifest,
+) -> Result<Manifest, ArtifactError> {
+    let vpath = out_dir.join(VARIANTS_FILE);
+    let mut vmanifest = Manifest::new(ArtifactKind::Variants, producer.clone())
+        .param("group", group.to_string())
+        .param("copied_from", "the sketched group's variants, unchanged");
+    vmanifest.shape = vm.shape.clone();
+    vmanifest.counts = vm.counts.clone();
+    vmanifest.inputs = vec![FileRef::new(
+        "variants",
+        variants_path,
+        vm.sha256.clone(),
+        out_dir,
+    )?];
+    out.stage_copy(&vpath, vmanifest, variants_path)
+}
+
+/// `gmmn-sketch --features patterns`: the counts of the patterns that at least min-count
+/// haplotypes share ([`chain::PatternSketch`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PatternOptions {
+    pub order: usize,
+    pub min_count: usize,
+    /// The min-count is at least this fraction of the group's haplotypes (rounded up), so that
+    /// one setting protects small groups as well as large ones.
+    pub min_fraction: f64,
+}
+
+impl Default for PatternOptions {
+    fn default() -> Self {
+        PatternOptions {
+            order: chain::DEFAULT_ORDER,
+            min_count: chain::DEFAULT_MIN_COUNT,
+            min_fraction: chain::DEFAULT_MIN_FRACTION,
+        }
+    }
+}
+
+/// The pattern sketch of `input` (one group's genotype Parquet) into `out_dir/sketch.npy`
+/// (+ variants copy): a u64 table of (snp, length, count, bits low, bits high) rows.
+pub fn sketch_patterns(
+    input: &Path,
+    out_dir: &Path,
+    opts: &PatternOptions,
+) -> Result<SketchSummary, SketchError> {
+    if !(opts.min_fraction.is_finite() && (0.0..0.5).contains(&opts.min_fraction)) {
+        return Err(SketchError::Usage(format!(
+            "--min-fraction {}: a fraction of the group's haplotypes, 0 <= f < 0.5",
+            opts.min_fraction
+        )));
+    }
+    let gm = open_artifact(input, ArtifactKind::Genotypes)?;
+    let variants_path = gm.companion(input, "variants")?;
+    let vm = open_artifact(&variants_path, ArtifactKind::Variants)?;
+    let matrix = read_genotypes_parquet(input)?;
+    let group = check_group(&matrix, input)?;
+    let (n, m) = (matrix.n_haplotypes(), matrix.n_snps());
+    let min_count = opts
+        .min_count
+        .max((opts.min_fraction * n as f64).ceil() as usize);
+    let patterns = chain::PatternSketch::build(matrix.values(), n, m, opts.order, min_count)
+        .map_err(|e| SketchError::Usage(format!("{}: {e}", input.display())))?;
+    drop(matrix);
+    let info = chain::info::PatternInfo {
+        group: group.clone(),
+        haplotypes: n as u64,
+        snps: m as u64,
+        features: chain::info::PATTERN_FEATURES.into(),
+        order: opts.order as u64,
+        min_count: min_count as u64,
+        min_count_given: opts.min_count as u64,
+        min_fraction: opts.min_fraction,
+        patterns: patterns.patterns.len() as u64,
+        suppressed: patterns.suppressed(),
+    };
+
+    std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
+    let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let sketch_path = out_dir.join(SKETCH_FILE);
+    let mut out = OutputSet::new();
+    let vmanifest = stage_variants_copy(&mut out, out_dir, &producer, &group, &variants_path, &vm)?;
+    let mut manifest = chain::info::into_params(&info, Manifest::new(ArtifactKind::Sketch, producer))
+        .count("haplotypes", n as u64)
+        .count("snps", m as u64)
+        .count("patterns", info.patterns)
+        .count("suppressed", info.suppressed);
+    manifest.shape = vec![info.patterns, chain::COLUMNS.len() as u64];
+    manifest.inputs = vec![
+        FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,
+        FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
+    ];
+    manifest.companions = vec![FileRef::new(
+        "variants",
+        &out_dir.join(VARIANTS_FILE),
+        vmanifest.sha256.clone(),
+        out_dir,
+    )?];
+    out.stage_artifact(&sketch_path, manifest, |w| {
+        patterns.write_npy(&mut *w)?;
+        w.flush().map_err(|e| ArtifactError::io(&sketch_path, e))
+    })?;
+    out.commit()?;
+    Ok(SketchSummary {
+        group,
+        haplotypes: n,
+        snps: m,
+        restarts: 1,
+        features: info.patterns as usize,
+        patterns: Some((info.patterns, info.min_count)),
         sketch: sketch_path,
     })
 }

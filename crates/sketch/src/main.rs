@@ -8,6 +8,26 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use sketch::SketchOptions;
 
+/// --features: a random-feature map, or pattern counts.
+#[derive(Debug, Clone, Copy)]
+enum Features {
+    Map(FeatureMap),
+    Patterns,
+}
+
+impl std::str::FromStr for Features {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "patterns" => Ok(Features::Patterns),
+            other => other
+                .parse()
+                .map(Features::Map)
+                .map_err(|e: String| format!("{e} or patterns")),
+        }
+    }
+}
+
 /// Compute the random-feature sketches of one group's haplotypes: the mean of phi(x) over the
 /// group for each restart's W. The sketch and its manifest are all that gmmn-train reads.
 #[derive(Debug, Parser)]
@@ -19,9 +39,20 @@ struct Cli {
     #[arg(long)]
     out: PathBuf,
     /// Feature map phi: identity (allele frequencies), relu (ReLU(W x), W random) or window
-    /// (ReLU features of windows of contiguous SNPs, W block-diagonal)
+    /// (ReLU features of windows of contiguous SNPs, W block-diagonal); or patterns: the counts
+    /// of the allele patterns of up to --order + 1 SNPs that at least --min-count haplotypes
+    /// share (for gmmn-train's Markov chain)
     #[arg(long, default_value = "relu")]
-    features: FeatureMap,
+    features: Features,
+    /// Patterns: the longest context, in SNPs (1 to 127)
+    #[arg(long, default_value_t = chain::DEFAULT_ORDER)]
+    order: usize,
+    /// Patterns: every pattern in the sketch is carried by at least this many haplotypes
+    #[arg(long, default_value_t = chain::DEFAULT_MIN_COUNT)]
+    min_count: usize,
+    /// Patterns: ... and by at least this fraction of the group's haplotypes (rounded up)
+    #[arg(long, default_value_t = chain::DEFAULT_MIN_FRACTION)]
+    min_fraction: f64,
     /// Window features: SNPs per window
     #[arg(long, default_value_t = sketch::DEFAULT_WINDOW)]
     window: usize,
@@ -73,8 +104,19 @@ fn main() -> ExitCode {
         eprintln!("gmmn-sketch: error: {e}");
         return ExitCode::FAILURE;
     }
+    let features = match cli.features {
+        Features::Patterns => {
+            let opts = sketch::PatternOptions {
+                order: cli.order,
+                min_count: cli.min_count,
+                min_fraction: cli.min_fraction,
+            };
+            return finish(sketch::sketch_patterns(&cli.input, &cli.out, &opts));
+        }
+        Features::Map(map) => map,
+    };
     let opts = SketchOptions {
-        features: cli.features,
+        features,
         multiplier: cli.multiplier,
         restarts: cli.restarts,
         seed: cli.seed,
@@ -104,6 +146,10 @@ fn main() -> ExitCode {
     };
     let result = sketch::sketch(&cli.input, &cli.out, &opts, &progress);
     bar.finish_and_clear();
+    finish(result)
+}
+
+fn finish(result: Result<sketch::SketchSummary, sketch::SketchError>) -> ExitCode {
     match result {
         Ok(summary) => {
             print!("{summary}");

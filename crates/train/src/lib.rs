@@ -8,6 +8,7 @@
 //! s is drawn after seeding libtorch with a seed derived from (seed, s), so a resumed run draws
 //! the same noise as an uninterrupted one.
 
+pub mod chain_model;
 pub mod features;
 pub mod generator;
 pub mod model;

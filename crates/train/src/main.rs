@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{parser::ValueSource, CommandFactory, FromArgMatches, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use train::generator::OutputLayer;
 use train::{DeviceChoice, TrainOptions};
 
-/// Train one group's GMMN generator from its sketch alone (never from genotypes).
+/// Train one group's generator from its sketch alone (never from genotypes): a GMMN from a
+/// random-feature sketch, or the Markov chain of a pattern sketch (gmmn-sketch --features
+/// patterns).
 #[derive(Debug, Parser)]
 #[command(name = "gmmn-train", version)]
 struct Cli {
@@ -63,6 +65,13 @@ struct Cli {
     /// Stop after this step as if killed, leaving a checkpoint (for demonstrating --resume)
     #[arg(long, hide = true)]
     stop_after: Option<u64>,
+    /// Pattern sketch: contexts matched by fewer sketched haplotypes are not used [default: the
+    /// sketch's min-count]
+    #[arg(long)]
+    min_count: Option<usize>,
+    /// Pattern sketch: smoothing weight toward shorter contexts
+    #[arg(long, default_value_t = chain::DEFAULT_PSEUDOCOUNT)]
+    pseudocount: f64,
     /// CPU threads for libtorch (default: libtorch's choice, all cores)
     #[arg(long)]
     threads: Option<i32>,
@@ -71,9 +80,63 @@ struct Cli {
     quiet: bool,
 }
 
+/// Flags of the GMMN trainer, refused for a pattern sketch; and the chain's, refused for a GMMN.
+const GMMN_FLAGS: [&str; 13] = [
+    "output", "latent", "hidden", "batch", "lr", "steps", "restart_every", "device",
+    "checkpoint_every", "mask_monomorphic", "local_blocks", "resume", "stop_after",
+];
+const CHAIN_FLAGS: [&str; 2] = ["min_count", "pseudocount"];
+
+fn given(matches: &clap::ArgMatches, ids: &[&str]) -> Vec<String> {
+    ids.iter()
+        .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     artifact::init_logging(cli.quiet);
+    let patterns = match train::chain_model::is_pattern_sketch(&cli.sketch) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("gmmn-train: error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (wrong, kind) = if patterns {
+        (given(&matches, &GMMN_FLAGS), "a pattern sketch (the Markov chain)")
+    } else {
+        (given(&matches, &CHAIN_FLAGS), "a random-feature sketch (the GMMN)")
+    };
+    if !wrong.is_empty() {
+        eprintln!(
+            "gmmn-train: error: {} is {kind}, which does not take {}",
+            cli.sketch.display(),
+            wrong.join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
+    if patterns {
+        let opts = train::chain_model::ChainTrainOptions {
+            min_count: cli.min_count,
+            pseudocount: cli.pseudocount,
+        };
+        return match train::chain_model::train_chain(&cli.sketch, &cli.out, &opts) {
+            Ok(summary) => {
+                print!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gmmn-train: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(t) = cli.threads {
         tch::set_num_threads(t.max(1));
     }

@@ -108,6 +108,9 @@ struct RawVariant {
     sample: Params,
 }
 
+/// The `stages` settings a pattern-sketch variant takes (see [`Spec::load`]).
+const CHAIN_SHARED: [&str; 2] = ["seed", "threads"];
+
 /// A validated spec with paths resolved against the spec file's directory.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -249,16 +252,39 @@ impl Spec {
             }
             p
         };
+        // A pattern-sketch variant (the Markov chain) takes only the stage settings that mean
+        // something for it from `stages`: the random-feature and network settings there are the
+        // GMMN's, and gmmn-sketch / gmmn-train refuse them for a pattern sketch.
+        let merge_chain = |stage: &str, own: &Params| -> Params {
+            let mut p: Params = shared(stage)
+                .into_iter()
+                .filter(|(k, _)| CHAIN_SHARED.contains(&k.as_str()))
+                .collect();
+            for (k, v) in own {
+                p.insert(k.clone(), v.clone());
+            }
+            p
+        };
         let variants = raw
             .variants
             .iter()
-            .map(|v| Variant {
-                name: v.name.clone(),
-                label: v.label.clone().unwrap_or_else(|| v.name.clone()),
-                paper_delta: v.paper_delta,
-                sketch: merge("sketch", &v.sketch),
-                train: merge("train", &v.train),
-                sample: merge("sample", &v.sample),
+            .map(|v| {
+                let chain = v.sketch.get("features").and_then(Value::as_str) == Some("patterns");
+                let merged = |stage: &str, own: &Params| {
+                    if chain && stage != "sample" {
+                        merge_chain(stage, own)
+                    } else {
+                        merge(stage, own)
+                    }
+                };
+                Variant {
+                    name: v.name.clone(),
+                    label: v.label.clone().unwrap_or_else(|| v.name.clone()),
+                    paper_delta: v.paper_delta,
+                    sketch: merged("sketch", &v.sketch),
+                    train: merged("train", &v.train),
+                    sample: merged("sample", &v.sample),
+                }
             })
             .collect();
         Ok(Spec {

@@ -1,0 +1,597 @@
+//! Pattern-count sketches and the Markov chain along the SNPs that they determine.
+//!
+//! **The sketch** ([`PatternSketch::build`], the data owner's side): at each SNP j, the
+//! patterns of alleles ending at j, at most `order + 1` SNPs long, that at least `min_count` of
+//! the group's haplotypes carry, with counts. Each haplotype is counted once per SNP, under the
+//! *longest* of its patterns ending at j that `min_count` haplotypes share (that many or more
+//! carry it; the count is how many of them have it as their longest shared one). A haplotype
+//! whose allele at j alone is shared by fewer than `min_count` is left out at j. So every pattern
+//! in the sketch is carried by at least `min_count` haplotypes, and no haplotype's rarer (longer)
+//! patterns appear. With `min_count` 1 it is the exact histogram of the (order + 1)-SNP patterns.
+//!
+//! **The chain** ([`sample`], the generator): each allele drawn given the alleles drawn before it,
+//! at the frequency with which the sketched haplotypes that share that context continue it,
+//! smoothed toward shorter contexts (interpolated, a Dirichlet prior of weight `pseudocount`
+//! toward the next-shorter context): p_0(1) = the allele frequency; for each longer context c_o
+//! (the o alleles just before j) matched by at least `min_count` haplotypes and by fewer than the
+//! one before, p_o(1 | c_o) = (n(c_o, 1) + a p_shorter) / (n(c_o) + a). A longer context
+//! matched by the same haplotypes carries no new data; counting it again would push the chain
+//! toward copying. It reads the sketch only, never the haplotypes.
+//!
+//! Patterns are bit strings: bit 0 is the allele at j, bit t the allele at j - t; a pattern of
+//! `length` bits covers SNPs j - length + 1 ..= j (so at most [`MAX_ORDER`] + 1 = 128 bits).
+
+pub mod info;
+
+use std::path::Path;
+
+use artifact::rng::{derive_seed, SeededRng};
+use artifact::ArtifactError;
+use rayon::prelude::*;
+
+/// The longest context a pattern can hold (patterns are u128).
+pub const MAX_ORDER: usize = 127;
+/// Defaults of gmmn-sketch --features patterns and of the chain.
+pub const DEFAULT_ORDER: usize = 100;
+pub const DEFAULT_MIN_COUNT: usize = 5;
+pub const DEFAULT_MIN_FRACTION: f64 = 0.0;
+pub const DEFAULT_PSEUDOCOUNT: f64 = 1.0;
+/// Columns of the pattern table in `sketch.npy` and `model.safetensors`.
+pub const COLUMNS: [&str; 5] = ["snp", "length", "count", "bits_low", "bits_high"];
+/// The tensor holding the pattern table in a chain model.
+pub const PATTERN_TENSOR: &str = "patterns";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// One pattern ending at a SNP: `length` alleles (bit 0 the SNP's own), carried by `count`
+/// haplotypes as their longest pattern shared by `min_count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pattern {
+    pub length: u8,
+    pub bits: u128,
+    pub count: u32,
+}
+
+/// The patterns of every SNP, grouped by SNP (`offsets[j]..offsets[j + 1]`), each SNP's sorted
+/// by (length, bits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternSketch {
+    pub snps: usize,
+    pub haplotypes: usize,
+    pub order: usize,
+    pub min_count: usize,
+    pub offsets: Vec<usize>,
+    pub patterns: Vec<Pattern>,
+}
+
+/// The number of bits of a pattern ending at SNP j.
+fn window_bits(j: usize, order: usize) -> u32 {
+    (j.min(order) + 1) as u32
+}
+
+fn mask(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+/// Minimum over each window of `width` consecutive values (monotone deque: O(n), where the
+/// naive O(n x width) is too slow for min-counts of a few percent of a large group).
+fn sliding_min(values: &[u32], width: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(values.len() + 1 - width.min(values.len() + 1));
+    let mut deque = std::collections::VecDeque::new();
+    for (i, &v) in values.iter().enumerate() {
+        while deque.back().is_some_and(|&b: &usize| values[b] >= v) {
+            deque.pop_back();
+        }
+        deque.push_back(i);
+        if deque[0] + width <= i {
+            deque.pop_front();
+        }
+        if i + 1 >= width {
+            out.push(values[deque[0]]);
+        }
+    }
+    out
+}
+
+/// Maximum over each window of `width` consecutive values.
+fn sliding_max(values: &[u32], width: usize) -> Vec<u32> {
+    let flipped: Vec<u32> = values.iter().map(|&v| u32::MAX - v).collect();
+    sliding_min(&flipped, width)
+        .into_iter()
+        .map(|v| u32::MAX - v)
+        .collect()
+}
+
+impl PatternSketch {
+    /// Sketch `n` haplotypes of `m` SNPs (row-major 0/1 `values`).
+    ///
+    /// At each SNP the haplotypes are sorted by their pattern read from the SNP backwards (as
+    /// the positional Burrows-Wheeler transform orders them), so the haplotypes sharing a
+    /// pattern are contiguous and the longest pattern shared by `min_count` haplotypes is the
+    /// best minimum of neighbour match lengths over the runs of `min_count` that hold the
+    /// haplotype. Cost O(n log n + order) per SNP.
+    pub fn build(
+        values: &[u8],
+        n: usize,
+        m: usize,
+        order: usize,
+        min_count: usize,
+    ) -> Result<PatternSketch, ChainError> {
+        if order == 0 || order > MAX_ORDER {
+            return Err(ChainError::Usage(format!(
+                "--order {order}: the context is 1 to {MAX_ORDER} SNPs"
+            )));
+        }
+        if min_count == 0 {
+            return Err(ChainError::Usage("--min-count must be at least 1".into()));
+        }
+        if n < 2 * min_count {
+            return Err(ChainError::Usage(format!(
+                "--min-count {min_count} needs at least {} haplotypes (an allele at every SNP \
+                 shared by {min_count}); the group has {n}",
+                2 * min_count
+            )));
+        }
+        assert_eq!(values.len(), n * m, "values are n x m");
+        let mut current = vec![0u128; n];
+        let mut order_of: Vec<usize> = (0..n).collect();
+        let mut offsets = Vec::with_capacity(m + 1);
+        let mut patterns = Vec::new();
+        offsets.push(0);
+        let mut keys: Vec<(u8, u128)> = Vec::with_capacity(n);
+        for j in 0..m {
+            let bits = window_bits(j, order);
+            let keep = mask(bits);
+            for (i, p) in current.iter_mut().enumerate() {
+                *p = ((*p << 1) | values[i * m + j] as u128) & keep;
+            }
+            // Lexicographic from the SNP backwards. The previous order is nearly sorted already.
+            order_of.sort_by_key(|&i| current[i].reverse_bits());
+            let longest: Vec<u32> = if min_count == 1 {
+                vec![bits; n]
+            } else {
+                let adjacent: Vec<u32> = order_of
+                    .windows(2)
+                    .map(|w| (current[w[0]] ^ current[w[1]]).trailing_zeros().min(bits))
+                    .collect();
+                // run_min[s]: the longest pattern shared by sorted haplotypes s ..= s + c - 1.
+                let run_min = sliding_min(&adjacent, min_count - 1);
+                // Sorted haplotype r lies in runs s = r + 1 - c ..= r (those that exist).
+                let mut padded = vec![0u32; min_count - 1];
+                padded.extend_from_slice(&run_min);
+                padded.extend(std::iter::repeat_n(0, min_count - 1));
+                sliding_max(&padded, min_count)
+            };
+            keys.clear();
+            for (r, &i) in order_of.iter().enumerate() {
+                let l = longest[r];
+                if l > 0 {
+                    keys.push((l as u8, current[i] & mask(l)));
+                }
+            }
+            keys.sort_unstable();
+            for run in keys.chunk_by(|a, b| a == b) {
+                patterns.push(Pattern {
+                    length: run[0].0,
+                    bits: run[0].1,
+                    count: run.len() as u32,
+                });
+            }
+            offsets.push(patterns.len());
+        }
+        Ok(PatternSketch {
+            snps: m,
+            haplotypes: n,
+            order,
+            min_count,
+            offsets,
+            patterns,
+        })
+    }
+
+    /// The patterns ending at SNP j.
+    pub fn at(&self, j: usize) -> &[Pattern] {
+        &self.patterns[self.offsets[j]..self.offsets[j + 1]]
+    }
+
+    /// Haplotype-SNP pairs left out because the allele alone was shared by fewer than
+    /// `min_count` haplotypes.
+    pub fn suppressed(&self) -> u64 {
+        let counted: u64 = self.patterns.iter().map(|p| p.count as u64).sum();
+        (self.haplotypes * self.snps) as u64 - counted
+    }
+
+    /// The table as rows of [`COLUMNS`] (snp, length, count, low and high 64 bits).
+    pub fn table(&self) -> Vec<u64> {
+        let mut rows = Vec::with_capacity(self.patterns.len() * COLUMNS.len());
+        for j in 0..self.snps {
+            for p in self.at(j) {
+                rows.extend([
+                    j as u64,
+                    p.length as u64,
+                    p.count as u64,
+                    p.bits as u64,
+                    (p.bits >> 64) as u64,
+                ]);
+            }
+        }
+        rows
+    }
+
+    /// Rebuild from a table of [`COLUMNS`] rows, checking everything the chain relies on
+    /// (`path` names the file in errors).
+    pub fn from_table(
+        path: &Path,
+        rows: &[u64],
+        snps: usize,
+        haplotypes: usize,
+        order: usize,
+        min_count: usize,
+    ) -> Result<PatternSketch, ArtifactError> {
+        let bad = |message: String| ArtifactError::layout(path, message);
+        if order == 0 || order > MAX_ORDER || min_count == 0 {
+            return Err(bad(format!(
+                "order {order} and min_count {min_count}: the order is 1 to {MAX_ORDER}, the \
+                 min-count at least 1"
+            )));
+        }
+        if rows.len() % COLUMNS.len() != 0 {
+            return Err(bad(format!("the table is not {} columns wide", COLUMNS.len())));
+        }
+        let mut offsets = vec![0usize];
+        let mut patterns = Vec::with_capacity(rows.len() / COLUMNS.len());
+        let mut counted = 0u64;
+        for (r, row) in rows.chunks_exact(COLUMNS.len()).enumerate() {
+            let [snp, length, count, low, high] = [row[0], row[1], row[2], row[3], row[4]];
+            let snp = snp as usize;
+            if snp >= snps || snp + 1 < offsets.len() {
+                return Err(bad(format!(
+                    "row {r}: SNP {snp} (rows are by SNP in order, SNPs 0 to {})",
+                    snps - 1
+                )));
+            }
+            while offsets.len() <= snp {
+                offsets.push(patterns.len());
+                counted = 0;
+            }
+            let bits_max = window_bits(snp, order) as u64;
+            let bits = (low as u128) | ((high as u128) << 64);
+            if length == 0 || length > bits_max || bits & !mask(length as u32) != 0 {
+                return Err(bad(format!(
+                    "row {r}: a pattern of length {length} at SNP {snp} (1 to {bits_max} bits, \
+                     no bit above its length)"
+                )));
+            }
+            if count == 0 || count > u32::MAX as u64 {
+                return Err(bad(format!("row {r}: count {count}")));
+            }
+            counted += count;
+            if counted > haplotypes as u64 {
+                return Err(bad(format!(
+                    "SNP {snp}: the counts sum past the {haplotypes} haplotypes sketched"
+                )));
+            }
+            let p = Pattern {
+                length: length as u8,
+                bits,
+                count: count as u32,
+            };
+            if patterns.len() > offsets[snp] {
+                let last: &Pattern = &patterns[patterns.len() - 1];
+                if (last.length, last.bits) >= (p.length, p.bits) {
+                    return Err(bad(format!(
+                        "row {r}: SNP {snp}'s patterns are not sorted by (length, bits) and unique"
+                    )));
+                }
+            }
+            patterns.push(p);
+        }
+        while offsets.len() <= snps {
+            offsets.push(patterns.len());
+        }
+        Ok(PatternSketch {
+            snps,
+            haplotypes,
+            order,
+            min_count,
+            offsets,
+            patterns,
+        })
+    }
+
+    /// Write the table as a little-endian u64 `.npy` of P rows x [`COLUMNS`].
+    pub fn write_npy<W: std::io::Write>(&self, w: W) -> Result<(), ArtifactError> {
+        use ndarray_npy::WriteNpyExt;
+        let array =
+            ndarray::Array2::from_shape_vec((self.patterns.len(), COLUMNS.len()), self.table())
+                .expect("rows x columns");
+        array.write_npy(w).map_err(|e| ArtifactError::Invalid {
+            message: format!("writing the pattern table .npy: {e}"),
+        })
+    }
+
+    /// Read a table written by [`PatternSketch::write_npy`].
+    pub fn read_npy(
+        path: &Path,
+        snps: usize,
+        haplotypes: usize,
+        order: usize,
+        min_count: usize,
+    ) -> Result<PatternSketch, ArtifactError> {
+        use ndarray_npy::ReadNpyExt;
+        let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+        let array = ndarray::Array2::<u64>::read_npy(std::io::BufReader::new(file)).map_err(|e| {
+            ArtifactError::layout(path, format!("not a 2-d u64 .npy pattern table: {e}"))
+        })?;
+        if array.ncols() != COLUMNS.len() {
+            return Err(ArtifactError::layout(
+                path,
+                format!("{} columns; a pattern table has {}", array.ncols(), COLUMNS.len()),
+            ));
+        }
+        let rows: Vec<u64> = array.as_standard_layout().iter().copied().collect();
+        Self::from_table(path, &rows, snps, haplotypes, order, min_count)
+    }
+
+    /// The table as safetensors bytes (one u64 tensor, [`PATTERN_TENSOR`], P x 5).
+    pub fn safetensors_bytes(&self) -> Result<Vec<u8>, ArtifactError> {
+        let table = self.table();
+        let bytes: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let view = safetensors::tensor::TensorView::new(
+            safetensors::Dtype::U64,
+            vec![self.patterns.len(), COLUMNS.len()],
+            &bytes,
+        )
+        .map_err(|e| ArtifactError::Invalid {
+            message: format!("pattern tensor: {e:?}"),
+        })?;
+        safetensors::tensor::serialize([(PATTERN_TENSOR, view)], &None).map_err(|e| {
+            ArtifactError::Invalid {
+                message: format!("safetensors: {e:?}"),
+            }
+        })
+    }
+
+    /// Read the table from a safetensors file written by [`PatternSketch::safetensors_bytes`].
+    pub fn read_safetensors(
+        path: &Path,
+        snps: usize,
+        haplotypes: usize,
+        order: usize,
+        min_count: usize,
+    ) -> Result<PatternSketch, ArtifactError> {
+        let bytes = std::fs::read(path).map_err(|e| ArtifactError::io(path, e))?;
+        let tensors = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| ArtifactError::layout(path, format!("not a safetensors file: {e:?}")))?;
+        let view = tensors.tensor(PATTERN_TENSOR).map_err(|_| {
+            ArtifactError::layout(path, format!("no `{PATTERN_TENSOR}` tensor"))
+        })?;
+        if view.dtype() != safetensors::Dtype::U64
+            || view.shape().len() != 2
+            || view.shape()[1] != COLUMNS.len()
+        {
+            return Err(ArtifactError::layout(
+                path,
+                format!(
+                    "`{PATTERN_TENSOR}` is {:?} {:?}; a pattern table is U64 [P, {}]",
+                    view.dtype(),
+                    view.shape(),
+                    COLUMNS.len()
+                ),
+            ));
+        }
+        let rows: Vec<u64> = view
+            .data()
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        Self::from_table(path, &rows, snps, haplotypes, order, min_count)
+    }
+}
+
+/// The chain's settings at sampling time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainOptions {
+    /// Contexts matched by fewer sketched haplotypes are not used.
+    pub min_count: usize,
+    /// Weight of the shorter context's estimate at each longer one.
+    pub pseudocount: f64,
+}
+
+/// Draw `n_out` haplotypes from the chain of `sketch`. Haplotype h uses the random stream
+/// `derive_seed(seed, h)`, so the draw is the same on any number of threads.
+///
+/// Cost: O(patterns at the SNP + order) per SNP and haplotype.
+pub fn sample(sketch: &PatternSketch, n_out: usize, opts: &ChainOptions, seed: u64) -> Vec<u8> {
+    let (m, order) = (sketch.snps, sketch.order);
+    let min_count = opts.min_count.max(1) as u64;
+    let a = opts.pseudocount;
+    let mut values = vec![0u8; n_out * m];
+    values.par_chunks_mut(m).enumerate().for_each(|(h, row)| {
+        let mut rng = SeededRng::new(derive_seed(seed, h as u64));
+        // Bit t - 1: the allele drawn at j - t.
+        let mut history = 0u128;
+        let mut total = vec![0u64; order + 2];
+        let mut ones = vec![0u64; order + 2];
+        for (j, x) in row.iter_mut().enumerate() {
+            let context_bits = window_bits(j, order) as usize - 1;
+            total[..=context_bits + 1].iter_mut().for_each(|c| *c = 0);
+            ones[..=context_bits + 1].iter_mut().for_each(|c| *c = 0);
+            // total[o]: haplotypes whose pattern matches exactly the last o alleles drawn.
+            for p in sketch.at(j) {
+                let context = p.bits >> 1;
+                let own = p.length as usize - 1;
+                let matched = ((context ^ history).trailing_zeros() as usize).min(own);
+                total[matched] += p.count as u64;
+                ones[matched] += (p.bits & 1) as u64 * p.count as u64;
+            }
+            for o in (0..=context_bits).rev() {
+                total[o] += total[o + 1];
+                ones[o] += ones[o + 1];
+            }
+            let mut p = if total[0] == 0 {
+                0.0
+            } else {
+                ones[0] as f64 / total[0] as f64
+            };
+            let mut previous = total[0];
+            for o in 1..=context_bits {
+                let (n_o, n1) = (total[o], ones[o]);
+                if n_o < min_count {
+                    break;
+                }
+                if n_o == previous {
+                    continue;
+                }
+                p = (n1 as f64 + a * p) / (n_o as f64 + a);
+                previous = n_o;
+            }
+            *x = (rng.next_f64() < p) as u8;
+            history = ((history << 1) | *x as u128) & mask(order as u32);
+        }
+    });
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random(n: usize, m: usize, seed: u64) -> Vec<u8> {
+        let mut rng = SeededRng::new(seed);
+        // Blocks of 8 SNPs copied from one of four founders, so patterns repeat.
+        let founders: Vec<Vec<u8>> = (0..4)
+            .map(|_| (0..m).map(|_| (rng.next_f64() < 0.4) as u8).collect())
+            .collect();
+        let mut out = Vec::with_capacity(n * m);
+        for _ in 0..n {
+            let mut f = 0;
+            for j in 0..m {
+                if j % 8 == 0 {
+                    f = (rng.next_f64() * 4.0) as usize;
+                }
+                let flip = rng.next_f64() < 0.03;
+                out.push(founders[f][j] ^ flip as u8);
+            }
+        }
+        out
+    }
+
+    /// Brute force: how many haplotypes carry the `length` alleles of `bits` ending at j.
+    fn carriers(values: &[u8], n: usize, m: usize, j: usize, length: u8, bits: u128) -> usize {
+        (0..n)
+            .filter(|&i| {
+                (0..length as usize)
+                    .all(|t| values[i * m + j - t] as u128 == (bits >> t) & 1)
+            })
+            .count()
+    }
+
+    #[test]
+    fn every_pattern_is_shared_by_min_count_and_counts_each_haplotype_once() {
+        let (n, m) = (60, 50);
+        let values = random(n, m, 3);
+        for (order, c) in [(5, 1), (12, 3), (40, 7)] {
+            let s = PatternSketch::build(&values, n, m, order, c).unwrap();
+            for j in 0..m {
+                let mut counted = 0;
+                for p in s.at(j) {
+                    assert!(p.length as u32 <= window_bits(j, order));
+                    let k = carriers(&values, n, m, j, p.length, p.bits);
+                    assert!(k >= c && k >= p.count as usize, "{j} {p:?} {k}");
+                    counted += p.count as usize;
+                }
+                // Suppression happens only where an allele alone is rarer than the min-count.
+                let ones = (0..n).filter(|&i| values[i * m + j] == 1).count();
+                let expect = [n - ones, ones].iter().filter(|&&k| k >= c).sum::<usize>();
+                assert_eq!(counted, expect, "SNP {j}");
+            }
+            if c == 1 {
+                // Exact histogram: one pattern per distinct full-length window.
+                let j = m - 1;
+                assert!(s.at(j).iter().all(|p| p.length as usize == order + 1));
+            }
+        }
+    }
+
+    #[test]
+    fn a_haplotype_sits_under_its_longest_shared_pattern() {
+        // Three haplotypes share 1111, one carries 0111: with min-count 3 the three sit under
+        // the 4-bit pattern, the odd one under 111 (shared by all four).
+        let rows = [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]];
+        let values: Vec<u8> = rows.iter().flatten().copied().collect();
+        let s = PatternSketch::build(&values, 7, 4, 3, 3).unwrap();
+        let at3: Vec<(u8, u128, u32)> = s.at(3).iter().map(|p| (p.length, p.bits, p.count)).collect();
+        assert_eq!(at3, vec![(3, 0b111, 1), (4, 0b0000, 3), (4, 0b1111, 3)]);
+        assert_eq!(s.suppressed(), 0);
+    }
+
+    #[test]
+    fn tables_round_trip_and_damage_is_named() {
+        let (n, m) = (40, 30);
+        let s = PatternSketch::build(&random(n, m, 1), n, m, 70, 2).unwrap();
+        let path = Path::new("x.npy");
+        let back = PatternSketch::from_table(path, &s.table(), m, n, 70, 2).unwrap();
+        assert_eq!(back, s);
+        let mut buf = Vec::new();
+        s.write_npy(&mut buf).unwrap();
+        let dir = std::env::temp_dir().join(format!("chain-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let npy = dir.join("sketch.npy");
+        std::fs::write(&npy, &buf).unwrap();
+        assert_eq!(PatternSketch::read_npy(&npy, m, n, 70, 2).unwrap(), s);
+        let st = dir.join("model.safetensors");
+        std::fs::write(&st, s.safetensors_bytes().unwrap()).unwrap();
+        assert_eq!(PatternSketch::read_safetensors(&st, m, n, 70, 2).unwrap(), s);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let mut t = s.table();
+        t[1] = 99; // a length longer than the window at SNP 0
+        let e = PatternSketch::from_table(path, &t, m, n, 70, 2).unwrap_err().to_string();
+        assert!(e.contains("x.npy") && e.contains("length 99"), "{e}");
+        let mut t = s.table();
+        t[2] = n as u64 + 1;
+        let e = PatternSketch::from_table(path, &t, m, n, 70, 2).unwrap_err().to_string();
+        assert!(e.contains("sum past"), "{e}");
+        let e = PatternSketch::from_table(path, &s.table(), 3, n, 70, 2).unwrap_err().to_string();
+        assert!(e.contains("SNP"), "{e}");
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let v = random(10, 5, 1);
+        for (order, c, what) in [(0, 1, "--order"), (128, 1, "--order"), (4, 0, "--min-count"), (4, 6, "at least 12")] {
+            let e = PatternSketch::build(&v, 10, 5, order, c).unwrap_err().to_string();
+            assert!(e.contains(what), "{e}");
+        }
+    }
+
+    #[test]
+    fn unsmoothed_chain_follows_the_sketched_continuations() {
+        // Two patterns, 0101... and 1010..., in equal numbers: every sampled haplotype is one
+        // of the two.
+        let (n, m) = (10, 12);
+        let values: Vec<u8> = (0..n).flat_map(|i| (0..m).map(move |j| ((i + j) % 2) as u8)).collect();
+        let s = PatternSketch::build(&values, n, m, 3, 2).unwrap();
+        let opts = ChainOptions { min_count: 2, pseudocount: 0.0 };
+        let out = sample(&s, 200, &opts, 5);
+        let mut first = [0usize; 2];
+        for row in out.chunks_exact(m) {
+            first[row[0] as usize] += 1;
+            assert!(row.windows(2).all(|w| w[0] != w[1]), "{row:?}");
+        }
+        assert!(first[0] > 60 && first[1] > 60, "{first:?}");
+        assert_eq!(out, sample(&s, 200, &opts, 5));
+        assert_ne!(out, sample(&s, 200, &opts, 6));
+    }
+}
