@@ -111,7 +111,7 @@ fn chain_mistakes_get_clear_errors_and_no_output() {
     let e = stderr(&o);
     assert!(e.contains("pattern sketch") && e.contains("--hidden, --steps"), "{e}");
     assert!(!model.exists());
-    let o = train(&patterns, &model, &["--pseudocount", "-1"]);
+    let o = train(&patterns, &model, &["--pseudocount=-1"]);
     assert!(!o.status.success() && stderr(&o).contains("--pseudocount -1"), "{}", stderr(&o));
     assert!(!model.exists());
 

@@ -1388,12 +1388,13 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
             problems.push(format!("{name}: {what}: {a} vs {b}"));
         }
     };
+    let columns = json!(5);
     let expect: Option<Vec<&Value>> = match kind {
         "genotypes" => Some(vec![&counts["haplotypes"], &counts["snps"]]),
         // gmmn-train's copy of the variants records no counts (see its schema).
         "variants" if counts.get("snps").is_none() => None,
         "variants" => Some(vec![&counts["snps"]]),
-        "sketch" | "model" if is_chain(v) => Some(vec![&params["patterns"], &json!(5)]),
+        "sketch" | "model" if is_chain(v) => Some(vec![&params["patterns"], &columns]),
         "sketch" => Some(vec![&params["restarts"], &params["feature_count"]]),
         "model" => Some(vec![&params["latent"], &params["hidden"], &params["snps"]]),
         "checkpoint" => Some(vec![&params["step"]]),

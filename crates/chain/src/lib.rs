@@ -70,6 +70,18 @@ pub struct PatternSketch {
     pub patterns: Vec<Pattern>,
 }
 
+/// What a stored pattern table must hold, from its manifest: the reader checks the table
+/// against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableShape {
+    pub snps: usize,
+    pub haplotypes: usize,
+    pub order: usize,
+    pub min_count: usize,
+    /// Rows the manifest records.
+    pub patterns: usize,
+}
+
 /// The number of bits of a pattern ending at SNP j.
 fn window_bits(j: usize, order: usize) -> u32 {
     (j.min(order) + 1) as u32
@@ -233,11 +245,15 @@ impl PatternSketch {
     pub fn from_table(
         path: &Path,
         rows: &[u64],
-        snps: usize,
-        haplotypes: usize,
-        order: usize,
-        min_count: usize,
+        shape: &TableShape,
     ) -> Result<PatternSketch, ArtifactError> {
+        let TableShape {
+            snps,
+            haplotypes,
+            order,
+            min_count,
+            patterns: expected,
+        } = *shape;
         let bad = |message: String| ArtifactError::layout(path, message);
         if order == 0 || order > MAX_ORDER || min_count == 0 {
             return Err(bad(format!(
@@ -247,6 +263,12 @@ impl PatternSketch {
         }
         if rows.len() % COLUMNS.len() != 0 {
             return Err(bad(format!("the table is not {} columns wide", COLUMNS.len())));
+        }
+        if rows.len() / COLUMNS.len() != expected {
+            return Err(bad(format!(
+                "{} patterns but the manifest says {expected}",
+                rows.len() / COLUMNS.len()
+            )));
         }
         let mut offsets = vec![0usize];
         let mut patterns = Vec::with_capacity(rows.len() / COLUMNS.len());
@@ -321,13 +343,7 @@ impl PatternSketch {
     }
 
     /// Read a table written by [`PatternSketch::write_npy`].
-    pub fn read_npy(
-        path: &Path,
-        snps: usize,
-        haplotypes: usize,
-        order: usize,
-        min_count: usize,
-    ) -> Result<PatternSketch, ArtifactError> {
+    pub fn read_npy(path: &Path, shape: &TableShape) -> Result<PatternSketch, ArtifactError> {
         use ndarray_npy::ReadNpyExt;
         let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
         let array = ndarray::Array2::<u64>::read_npy(std::io::BufReader::new(file)).map_err(|e| {
@@ -340,7 +356,7 @@ impl PatternSketch {
             ));
         }
         let rows: Vec<u64> = array.as_standard_layout().iter().copied().collect();
-        Self::from_table(path, &rows, snps, haplotypes, order, min_count)
+        Self::from_table(path, &rows, shape)
     }
 
     /// The table as safetensors bytes (one u64 tensor, [`PATTERN_TENSOR`], P x 5).
@@ -363,13 +379,7 @@ impl PatternSketch {
     }
 
     /// Read the table from a safetensors file written by [`PatternSketch::safetensors_bytes`].
-    pub fn read_safetensors(
-        path: &Path,
-        snps: usize,
-        haplotypes: usize,
-        order: usize,
-        min_count: usize,
-    ) -> Result<PatternSketch, ArtifactError> {
+    pub fn read_safetensors(path: &Path, shape: &TableShape) -> Result<PatternSketch, ArtifactError> {
         let bytes = std::fs::read(path).map_err(|e| ArtifactError::io(path, e))?;
         let tensors = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| ArtifactError::layout(path, format!("not a safetensors file: {e:?}")))?;
@@ -395,7 +405,7 @@ impl PatternSketch {
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
             .collect();
-        Self::from_table(path, &rows, snps, haplotypes, order, min_count)
+        Self::from_table(path, &rows, shape)
     }
 }
 
@@ -541,7 +551,14 @@ mod tests {
         let (n, m) = (40, 30);
         let s = PatternSketch::build(&random(n, m, 1), n, m, 70, 2).unwrap();
         let path = Path::new("x.npy");
-        let back = PatternSketch::from_table(path, &s.table(), m, n, 70, 2).unwrap();
+        let shape = TableShape {
+            snps: m,
+            haplotypes: n,
+            order: 70,
+            min_count: 2,
+            patterns: s.patterns.len(),
+        };
+        let back = PatternSketch::from_table(path, &s.table(), &shape).unwrap();
         assert_eq!(back, s);
         let mut buf = Vec::new();
         s.write_npy(&mut buf).unwrap();
@@ -549,22 +566,26 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let npy = dir.join("sketch.npy");
         std::fs::write(&npy, &buf).unwrap();
-        assert_eq!(PatternSketch::read_npy(&npy, m, n, 70, 2).unwrap(), s);
+        assert_eq!(PatternSketch::read_npy(&npy, &shape).unwrap(), s);
         let st = dir.join("model.safetensors");
         std::fs::write(&st, s.safetensors_bytes().unwrap()).unwrap();
-        assert_eq!(PatternSketch::read_safetensors(&st, m, n, 70, 2).unwrap(), s);
+        assert_eq!(PatternSketch::read_safetensors(&st, &shape).unwrap(), s);
         std::fs::remove_dir_all(&dir).unwrap();
 
         let mut t = s.table();
         t[1] = 99; // a length longer than the window at SNP 0
-        let e = PatternSketch::from_table(path, &t, m, n, 70, 2).unwrap_err().to_string();
+        let e = PatternSketch::from_table(path, &t, &shape).unwrap_err().to_string();
         assert!(e.contains("x.npy") && e.contains("length 99"), "{e}");
         let mut t = s.table();
         t[2] = n as u64 + 1;
-        let e = PatternSketch::from_table(path, &t, m, n, 70, 2).unwrap_err().to_string();
+        let e = PatternSketch::from_table(path, &t, &shape).unwrap_err().to_string();
         assert!(e.contains("sum past"), "{e}");
-        let e = PatternSketch::from_table(path, &s.table(), 3, n, 70, 2).unwrap_err().to_string();
+        let few_snps = TableShape { snps: 3, ..shape };
+        let e = PatternSketch::from_table(path, &s.table(), &few_snps).unwrap_err().to_string();
         assert!(e.contains("SNP"), "{e}");
+        let more = TableShape { patterns: shape.patterns + 1, ..shape };
+        let e = PatternSketch::from_table(path, &s.table(), &more).unwrap_err().to_string();
+        assert!(e.contains("the manifest says"), "{e}");
     }
 
     #[test]

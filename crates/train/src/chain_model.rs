@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use artifact::{ArtifactError, ArtifactKind, FileRef, Manifest, OutputSet, Producer};
 use chain::info::{ChainInfo, PatternInfo, CHAIN_GENERATOR};
-use chain::PatternSketch;
+use chain::{PatternSketch, TableShape};
 
 use crate::model::{resolve_model, stage_variants, MODEL_FILE};
 use crate::{resolve_sketch, TrainError};
@@ -59,10 +59,19 @@ impl std::fmt::Display for ChainSummary {
     }
 }
 
+/// Read `path`'s manifest to tell which kind of artifact it is, without hashing the data file
+/// (the stage's own reader hashes it next); where the manifest cannot be read, the full check
+/// reports why.
+fn peek_manifest(path: &Path, kind: ArtifactKind) -> Result<Manifest, TrainError> {
+    match Manifest::read_for(path) {
+        Ok(m) => Ok(m),
+        Err(_) => Ok(artifact::open_artifact(path, kind)?),
+    }
+}
+
 /// Whether `input` (a sketch file or gmmn-sketch directory) is a pattern sketch.
 pub fn is_pattern_sketch(input: &Path) -> Result<bool, TrainError> {
-    let path = resolve_sketch(input);
-    let manifest = artifact::open_artifact(&path, ArtifactKind::Sketch)?;
+    let manifest = peek_manifest(&resolve_sketch(input), ArtifactKind::Sketch)?;
     Ok(chain::info::is_pattern_sketch(&manifest))
 }
 
@@ -75,22 +84,14 @@ pub fn read_pattern_sketch(
     let info: PatternInfo = chain::info::from_params(&manifest, &path, "pattern sketch")?;
     let sketch = PatternSketch::read_npy(
         &path,
-        info.snps as usize,
-        info.haplotypes as usize,
-        info.order as usize,
-        info.min_count as usize,
+        &TableShape {
+            snps: info.snps as usize,
+            haplotypes: info.haplotypes as usize,
+            order: info.order as usize,
+            min_count: info.min_count as usize,
+            patterns: info.patterns as usize,
+        },
     )?;
-    if sketch.patterns.len() as u64 != info.patterns {
-        return Err(ArtifactError::Layout {
-            path,
-            message: format!(
-                "{} patterns but the manifest says {}",
-                sketch.patterns.len(),
-                info.patterns
-            ),
-        }
-        .into());
-    }
     Ok((sketch, info, manifest, path))
 }
 
@@ -170,8 +171,7 @@ pub fn train_chain(
 
 /// Whether `input` (a model file or gmmn-train directory) is a chain model.
 pub fn is_chain_model(input: &Path) -> Result<bool, TrainError> {
-    let path = resolve_model(input);
-    let manifest = artifact::open_artifact(&path, ArtifactKind::Model)?;
+    let manifest = peek_manifest(&resolve_model(input), ArtifactKind::Model)?;
     Ok(chain::info::is_chain_model(&manifest))
 }
 
@@ -192,21 +192,13 @@ pub fn load_chain(input: &Path) -> Result<(PatternSketch, ChainInfo, Manifest, P
     }
     let sketch = PatternSketch::read_safetensors(
         &path,
-        info.snps as usize,
-        info.haplotypes as usize,
-        info.order as usize,
-        info.sketch_min_count as usize,
+        &TableShape {
+            snps: info.snps as usize,
+            haplotypes: info.haplotypes as usize,
+            order: info.order as usize,
+            min_count: info.sketch_min_count as usize,
+            patterns: info.patterns as usize,
+        },
     )?;
-    if sketch.patterns.len() as u64 != info.patterns {
-        return Err(ArtifactError::Layout {
-            path,
-            message: format!(
-                "{} patterns but the manifest says {}",
-                sketch.patterns.len(),
-                info.patterns
-            ),
-        }
-        .into());
-    }
     Ok((sketch, info, manifest, path))
 }

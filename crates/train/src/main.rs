@@ -103,10 +103,7 @@ fn main() -> ExitCode {
     artifact::init_logging(cli.quiet);
     let patterns = match train::chain_model::is_pattern_sketch(&cli.sketch) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("gmmn-train: error: {e:#}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return finish::<train::TrainSummary>(Err(e)),
     };
     let (wrong, kind) = if patterns {
         (given(&matches, &GMMN_FLAGS), "a pattern sketch (the Markov chain)")
@@ -126,16 +123,7 @@ fn main() -> ExitCode {
             min_count: cli.min_count,
             pseudocount: cli.pseudocount,
         };
-        return match train::chain_model::train_chain(&cli.sketch, &cli.out, &opts) {
-            Ok(summary) => {
-                print!("{summary}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("gmmn-train: error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return finish(train::chain_model::train_chain(&cli.sketch, &cli.out, &opts));
     }
     if let Some(t) = cli.threads {
         tch::set_num_threads(t.max(1));
@@ -175,6 +163,11 @@ fn main() -> ExitCode {
     };
     let result = train::train(&cli.sketch, &cli.out, &opts, &mut progress);
     bar.finish_and_clear();
+    finish(result)
+}
+
+/// The summary on stdout, or the error on stderr, and the exit code.
+fn finish<T: std::fmt::Display>(result: Result<T, train::TrainError>) -> ExitCode {
     match result {
         Ok(summary) => {
             print!("{summary}");
