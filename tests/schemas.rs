@@ -352,7 +352,7 @@ fn chain_mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
         m.extend([
             ("features unknown", mu(|v| v["params"]["features"] = json!("pattern"))),
             ("min_fraction one half", mu(|v| v["params"]["min_fraction"] = json!(0.5))),
-            ("no suppressed", mu(|v| remove_key(v, "params", "suppressed"))),
+            ("no min_count_given", mu(|v| remove_key(v, "params", "min_count_given"))),
             ("sketch without genotypes input", by("sketch", |v| drop_role(v, "inputs", "genotypes"))),
         ] as [(&'static str, Mutation); 4]);
     } else {

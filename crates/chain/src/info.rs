@@ -28,8 +28,6 @@ pub struct PatternInfo {
     pub min_fraction: f64,
     /// Rows of the table.
     pub patterns: u64,
-    /// Haplotype-SNP pairs left out (the allele alone shared by fewer than min_count).
-    pub suppressed: u64,
 }
 
 /// The params of a chain model (`gmmn-train` on a pattern sketch).

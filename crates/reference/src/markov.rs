@@ -1,10 +1,11 @@
 //! A variable-order Markov chain along the SNPs: each allele drawn given the alleles before it,
 //! at the frequency with which the training haplotypes that share that context continue it,
 //! smoothed toward shorter contexts. It is the chain of the exact pattern histogram
-//! (`chain::PatternSketch` with min-count 1, what a data owner would sketch with no
-//! suppression), so it measures what the sketch-trained `gmmn-train --generator markov` loses
-//! to suppression; `min_count` keeps every draw a pooled continuation of at least that many
-//! haplotypes, so no single one is replayed. See the chain crate for the smoothing.
+//! (`chain::PatternSketch` with min-count 1); `min_count` keeps every draw a pooled
+//! continuation of at least that many haplotypes, so no single one is replayed. A pattern
+//! sketch with min-count C (gmmn-sketch --features patterns, then gmmn-train) draws the same
+//! haplotypes as this with min_count C, reading only the sketch. See the chain crate for the
+//! smoothing.
 
 #[cfg(test)]
 use artifact::rng::SeededRng;

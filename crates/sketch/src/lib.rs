@@ -490,8 +490,8 @@ fn stage_variants_copy(
     out.stage_copy(&vpath, vmanifest, variants_path)
 }
 
-/// `gmmn-sketch --features patterns`: the counts of the patterns that at least min-count
-/// haplotypes share ([`chain::PatternSketch`]).
+/// `gmmn-sketch --features patterns`: the continuations of the contexts that at least
+/// min-count haplotypes share ([`chain::PatternSketch`]).
 #[derive(Debug, Clone, Copy)]
 pub struct PatternOptions {
     pub order: usize,
@@ -546,7 +546,6 @@ pub fn sketch_patterns(
         min_count_given: opts.min_count as u64,
         min_fraction: opts.min_fraction,
         patterns: patterns.patterns.len() as u64,
-        suppressed: patterns.suppressed(),
     };
 
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
@@ -557,8 +556,7 @@ pub fn sketch_patterns(
     let mut manifest = chain::info::into_params(&info, Manifest::new(ArtifactKind::Sketch, producer))
         .count("haplotypes", n as u64)
         .count("snps", m as u64)
-        .count("patterns", info.patterns)
-        .count("suppressed", info.suppressed);
+        .count("patterns", info.patterns);
     manifest.shape = vec![info.patterns, chain::COLUMNS.len() as u64];
     manifest.inputs = vec![
         FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,
