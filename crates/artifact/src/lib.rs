@@ -43,7 +43,9 @@ pub use manifest::{
 };
 pub use output::OutputSet;
 pub use sketch::{Block, BlockKind, Sketch, SketchInfo};
-pub use variants::{read_variants_parquet, write_variants_parquet, Variant, VariantTable};
+pub use variants::{
+    read_variants_parquet, write_variants_parquet, Variant, VariantTable, VARIANTS_FILE,
+};
 
 /// Logging set-up shared by every stage binary: human-readable lines on stderr, errors only with
 /// `--quiet`.

@@ -10,7 +10,8 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::manifest::{manifest_path, parent_dir, Manifest};
+use crate::manifest::{manifest_path, parent_dir, ArtifactKind, FileRef, Manifest, Producer};
+use crate::variants::VARIANTS_FILE;
 use crate::{ArtifactError, HashingWriter, Result};
 
 struct Staged {
@@ -79,6 +80,30 @@ impl OutputSet {
             std::io::copy(&mut f, w).map_err(|e| ArtifactError::io(source, e))?;
             Ok(())
         })
+    }
+
+    /// Stage a byte-for-byte copy of a group's variants table (`variants_path`, whose verified
+    /// manifest is `source`) as `out_dir/variants.parquet`, so that the next stage finds it beside
+    /// its input: gmmn-sketch carries it beside the sketch, gmmn-train beside the model.
+    pub fn stage_variants_copy(
+        &mut self,
+        out_dir: &Path,
+        producer: &Producer,
+        group: &str,
+        (variants_path, source): (&Path, &Manifest),
+    ) -> Result<Manifest> {
+        let mut manifest = Manifest::new(ArtifactKind::Variants, producer.clone())
+            .param("group", group.to_string())
+            .param("copied_from", "the group's variants, unchanged");
+        manifest.shape = source.shape.clone();
+        manifest.counts = source.counts.clone();
+        manifest.inputs = vec![FileRef::new(
+            "variants",
+            variants_path,
+            source.sha256.clone(),
+            out_dir,
+        )?];
+        self.stage_copy(&out_dir.join(VARIANTS_FILE), manifest, variants_path)
     }
 
     /// Stage the manifest of data file `data`.

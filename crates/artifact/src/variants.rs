@@ -11,6 +11,9 @@ use polars::prelude::*;
 use crate::genotype::{frame_column, polars_err, read_parquet_frame};
 use crate::{ArtifactError, Result};
 
+/// The file name of a group's variants table in every stage directory that carries one.
+pub const VARIANTS_FILE: &str = "variants.parquet";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variant {
     pub chrom: String,

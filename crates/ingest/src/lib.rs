@@ -24,7 +24,7 @@ pub use input::Compression;
 use record::RawRecord;
 
 pub const GENOTYPES_FILE: &str = "genotypes.parquet";
-pub const VARIANTS_FILE: &str = "variants.parquet";
+pub use artifact::VARIANTS_FILE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -132,7 +132,7 @@ impl std::fmt::Display for SketchSummary {
 /// The sketch file inside an output directory.
 pub const SKETCH_FILE: &str = "sketch.npy";
 /// The training group's variants, carried along so that the sampler can write a VCF.
-pub const VARIANTS_FILE: &str = "variants.parquet";
+pub use artifact::VARIANTS_FILE;
 
 /// Mean features of every haplotype of `matrix` for one W seed. `progress(k)` is called as blocks
 /// of features finish, with the number of features done in that block.
@@ -431,7 +431,7 @@ pub fn sketch(
     let vpath = out_dir.join(VARIANTS_FILE);
     let mut out = OutputSet::new();
 
-    let vmanifest = stage_variants_copy(&mut out, out_dir, &producer, &group, &variants_path, &vm)?;
+    let vmanifest = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
 
     let mut manifest = info
         .into_params(Manifest::new(ArtifactKind::Sketch, producer))
@@ -463,31 +463,6 @@ pub fn sketch(
         patterns: None,
         sketch: sketch_path,
     })
-}
-
-/// Copy the group's variants table beside its sketch (the trainer carries it on to the model,
-/// whose sampler writes the VCF from it).
-fn stage_variants_copy(
-    out: &mut OutputSet,
-    out_dir: &Path,
-    producer: &Producer,
-    group: &str,
-    variants_path: &Path,
-    vm: &Manifest,
-) -> Result<Manifest, ArtifactError> {
-    let vpath = out_dir.join(VARIANTS_FILE);
-    let mut vmanifest = Manifest::new(ArtifactKind::Variants, producer.clone())
-        .param("group", group.to_string())
-        .param("copied_from", "the sketched group's variants, unchanged");
-    vmanifest.shape = vm.shape.clone();
-    vmanifest.counts = vm.counts.clone();
-    vmanifest.inputs = vec![FileRef::new(
-        "variants",
-        variants_path,
-        vm.sha256.clone(),
-        out_dir,
-    )?];
-    out.stage_copy(&vpath, vmanifest, variants_path)
 }
 
 /// `gmmn-sketch --features patterns`: the continuations of the contexts that at least
@@ -552,7 +527,7 @@ pub fn sketch_patterns(
     let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let sketch_path = out_dir.join(SKETCH_FILE);
     let mut out = OutputSet::new();
-    let vmanifest = stage_variants_copy(&mut out, out_dir, &producer, &group, &variants_path, &vm)?;
+    let vmanifest = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
     let mut manifest = chain::info::into_params(&info, Manifest::new(ArtifactKind::Sketch, producer))
         .count("haplotypes", n as u64)
         .count("snps", m as u64)

@@ -12,7 +12,7 @@ use artifact::{ArtifactError, ArtifactKind, FileRef, Manifest, OutputSet, Produc
 use chain::info::{ChainInfo, PatternInfo, CHAIN_GENERATOR};
 use chain::{PatternSketch, TableShape};
 
-use crate::model::{resolve_model, stage_variants, MODEL_FILE};
+use crate::model::{resolve_model, MODEL_FILE};
 use crate::{resolve_sketch, TrainError};
 
 /// The chain's settings (gmmn-train --min-count, --pseudocount).
@@ -132,8 +132,7 @@ pub fn train_chain(
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("train", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let mut out = OutputSet::new();
-    let vm = stage_variants(
-        &mut out,
+    let vm = out.stage_variants_copy(
         out_dir,
         &producer,
         &info.group,

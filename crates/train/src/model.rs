@@ -18,7 +18,7 @@ use crate::generator::{Generator, OutputLayer, Shape};
 use crate::{TrainError, LOSS_FILE, LOSS_PLOT};
 
 pub const MODEL_FILE: &str = "model.safetensors";
-pub const VARIANTS_FILE: &str = "variants.parquet";
+pub use artifact::VARIANTS_FILE;
 
 /// The model manifest's params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,28 +130,6 @@ pub fn safetensors_bytes(named: &[(String, Tensor)]) -> Result<Vec<u8>, TrainErr
         .map_err(|e| TrainError::Usage(format!("safetensors: {e:?}")))
 }
 
-/// Carry the sketch's variants table on beside the model (the sampler writes the VCF from it).
-pub(crate) fn stage_variants(
-    out: &mut OutputSet,
-    out_dir: &Path,
-    producer: &Producer,
-    group: &str,
-    (variants_path, variants_manifest): (&Path, &Manifest),
-) -> Result<Manifest, TrainError> {
-    let vpath = out_dir.join(VARIANTS_FILE);
-    let mut vm =
-        Manifest::new(ArtifactKind::Variants, producer.clone()).param("group", group.to_string());
-    vm.shape = variants_manifest.shape.clone();
-    vm.counts = variants_manifest.counts.clone();
-    vm.inputs = vec![FileRef::new(
-        "variants",
-        variants_path,
-        variants_manifest.sha256.clone(),
-        out_dir,
-    )?];
-    Ok(out.stage_copy(&vpath, vm, variants_path)?)
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_model(
     out_dir: &Path,
@@ -182,13 +160,8 @@ pub(crate) fn write_model(
     let mut out = OutputSet::new();
 
     let vpath = out_dir.join(VARIANTS_FILE);
-    let vm = stage_variants(
-        &mut out,
-        out_dir,
-        producer,
-        &info.group,
-        (variants_path, variants_manifest),
-    )?;
+    let vm =
+        out.stage_variants_copy(out_dir, producer, &info.group, (variants_path, variants_manifest))?;
 
     let lpath = out_dir.join(LOSS_FILE);
     let mut lm = Manifest::new(ArtifactKind::LossLog, producer.clone())
