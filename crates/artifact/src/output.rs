@@ -84,14 +84,15 @@ impl OutputSet {
 
     /// Stage a byte-for-byte copy of a group's variants table (`variants_path`, whose verified
     /// manifest is `source`) as `out_dir/variants.parquet`, so that the next stage finds it beside
-    /// its input: gmmn-sketch carries it beside the sketch, gmmn-train beside the model.
+    /// its input: gmmn-sketch carries it beside the sketch, gmmn-train beside the model. Returns
+    /// the copy as the companion (role `variants`) that the sketch's or model's manifest lists.
     pub fn stage_variants_copy(
         &mut self,
         out_dir: &Path,
         producer: &Producer,
         group: &str,
         (variants_path, source): (&Path, &Manifest),
-    ) -> Result<Manifest> {
+    ) -> Result<FileRef> {
         let mut manifest = Manifest::new(ArtifactKind::Variants, producer.clone())
             .param("group", group.to_string())
             .param("copied_from", "the group's variants, unchanged");
@@ -103,7 +104,9 @@ impl OutputSet {
             source.sha256.clone(),
             out_dir,
         )?];
-        self.stage_copy(&out_dir.join(VARIANTS_FILE), manifest, variants_path)
+        let target = out_dir.join(VARIANTS_FILE);
+        let copy = self.stage_copy(&target, manifest, variants_path)?;
+        FileRef::new("variants", &target, copy.sha256, out_dir)
     }
 
     /// Stage the manifest of data file `data`.

@@ -428,10 +428,9 @@ pub fn sketch(
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let sketch_path = out_dir.join(SKETCH_FILE);
-    let vpath = out_dir.join(VARIANTS_FILE);
     let mut out = OutputSet::new();
 
-    let vmanifest = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
+    let variants_copy = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
 
     let mut manifest = info
         .into_params(Manifest::new(ArtifactKind::Sketch, producer))
@@ -443,12 +442,7 @@ pub fn sketch(
         FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,
         FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
     ];
-    manifest.companions = vec![FileRef::new(
-        "variants",
-        &vpath,
-        vmanifest.sha256.clone(),
-        out_dir,
-    )?];
+    manifest.companions = vec![variants_copy];
     out.stage_artifact(&sketch_path, manifest, |w| {
         sketch.write_npy(&mut *w)?;
         w.flush().map_err(|e| ArtifactError::io(&sketch_path, e))
@@ -527,7 +521,7 @@ pub fn sketch_patterns(
     let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let sketch_path = out_dir.join(SKETCH_FILE);
     let mut out = OutputSet::new();
-    let vmanifest = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
+    let variants_copy = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
     let mut manifest = chain::info::into_params(&info, Manifest::new(ArtifactKind::Sketch, producer))
         .count("haplotypes", n as u64)
         .count("snps", m as u64)
@@ -537,12 +531,7 @@ pub fn sketch_patterns(
         FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,
         FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
     ];
-    manifest.companions = vec![FileRef::new(
-        "variants",
-        &out_dir.join(VARIANTS_FILE),
-        vmanifest.sha256.clone(),
-        out_dir,
-    )?];
+    manifest.companions = vec![variants_copy];
     out.stage_artifact(&sketch_path, manifest, |w| {
         patterns.write_npy(&mut *w)?;
         w.flush().map_err(|e| ArtifactError::io(&sketch_path, e))

@@ -132,7 +132,7 @@ pub fn train_chain(
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("train", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let mut out = OutputSet::new();
-    let vm = out.stage_variants_copy(
+    let variants_copy = out.stage_variants_copy(
         out_dir,
         &producer,
         &info.group,
@@ -148,12 +148,7 @@ pub fn train_chain(
         sketch_manifest.sha256.clone(),
         out_dir,
     )?];
-    mm.companions = vec![FileRef::new(
-        "variants",
-        &out_dir.join(crate::VARIANTS_FILE),
-        vm.sha256.clone(),
-        out_dir,
-    )?];
+    mm.companions = vec![variants_copy];
     out.stage_artifact(&mpath, mm, |w| {
         w.write_all(&bytes).map_err(|e| ArtifactError::io(&mpath, e))
     })?;

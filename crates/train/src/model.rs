@@ -159,8 +159,7 @@ pub(crate) fn write_model(
     )?];
     let mut out = OutputSet::new();
 
-    let vpath = out_dir.join(VARIANTS_FILE);
-    let vm =
+    let variants_copy =
         out.stage_variants_copy(out_dir, producer, &info.group, (variants_path, variants_manifest))?;
 
     let lpath = out_dir.join(LOSS_FILE);
@@ -220,7 +219,7 @@ pub(crate) fn write_model(
     mm.shape = vec![info.latent as u64, info.hidden as u64, info.snps as u64];
     mm.inputs = inputs;
     mm.companions = vec![
-        FileRef::new("variants", &vpath, vm.sha256.clone(), out_dir)?,
+        variants_copy,
         FileRef::new("loss", &lpath, lm.sha256.clone(), out_dir)?,
     ];
     out.stage_artifact(&mpath, mm, |w| {
