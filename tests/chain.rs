@@ -30,7 +30,11 @@ fn pattern_sketch_to_synthetic_haplotypes() {
     let sketch = tmp.path().join("sketch");
     let o = sketch_patterns(&sketch, &["--order", "40", "--min-count", "4"]);
     assert!(o.status.success(), "gmmn-sketch failed:\n{}", stderr(&o));
-    assert!(stdout(&o).contains("each shared by at least 4"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("each shared by at least 4"),
+        "{}",
+        stdout(&o)
+    );
     let m = artifact::open_artifact(&sketch.join("sketch.npy"), artifact::ArtifactKind::Sketch)
         .unwrap();
     assert_eq!(m.params["features"], "patterns");
@@ -89,7 +93,10 @@ fn chain_mistakes_get_clear_errors_and_no_output() {
     let o = sketch_patterns(&big, &["--min-count", "100000"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("EAS.parquet") && e.contains("--min-count 100000"), "{e}");
+    assert!(
+        e.contains("EAS.parquet") && e.contains("--min-count 100000"),
+        "{e}"
+    );
     assert!(!big.exists());
     for (flag, value, what) in [
         ("--order", "0", "--order 0"),
@@ -98,21 +105,34 @@ fn chain_mistakes_get_clear_errors_and_no_output() {
     ] {
         let out = tmp.path().join(format!("bad{flag}{value}"));
         let o = sketch_patterns(&out, &[flag, value]);
-        assert!(!o.status.success() && stderr(&o).contains(what), "{flag} {value}: {}", stderr(&o));
+        assert!(
+            !o.status.success() && stderr(&o).contains(what),
+            "{flag} {value}: {}",
+            stderr(&o)
+        );
         assert!(!out.exists());
     }
 
     // GMMN settings for a pattern sketch, chain settings for a random-feature sketch.
     let patterns = tmp.path().join("patterns");
-    assert!(sketch_patterns(&patterns, &["--order", "8"]).status.success());
+    assert!(sketch_patterns(&patterns, &["--order", "8"])
+        .status
+        .success());
     let model = tmp.path().join("model");
     let o = train(&patterns, &model, &["--hidden", "8", "--steps", "3"]);
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("pattern sketch") && e.contains("--hidden, --steps"), "{e}");
+    assert!(
+        e.contains("pattern sketch") && e.contains("--hidden, --steps"),
+        "{e}"
+    );
     assert!(!model.exists());
     let o = train(&patterns, &model, &["--pseudocount=-1"]);
-    assert!(!o.status.success() && stderr(&o).contains("--pseudocount -1"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("--pseudocount -1"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!model.exists());
 
     let features = tmp.path().join("features");

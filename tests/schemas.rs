@@ -332,13 +332,28 @@ fn chain_mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
         ("shape not 5 columns", mu(|v| v["shape"][1] = json!(4))),
         ("order zero", mu(|v| v["params"]["order"] = json!(0))),
         ("order 128", mu(|v| v["params"]["order"] = json!(128))),
-        ("order as string", mu(|v| v["params"]["order"] = json!("100"))),
-        ("min_count zero", mu(|v| v["params"]["min_count"] = json!(0))),
-        ("patterns negative", mu(|v| v["params"]["patterns"] = json!(-1))),
-        ("haplotypes one", mu(|v| v["params"]["haplotypes"] = json!(1))),
+        (
+            "order as string",
+            mu(|v| v["params"]["order"] = json!("100")),
+        ),
+        (
+            "min_count zero",
+            mu(|v| v["params"]["min_count"] = json!(0)),
+        ),
+        (
+            "patterns negative",
+            mu(|v| v["params"]["patterns"] = json!(-1)),
+        ),
+        (
+            "haplotypes one",
+            mu(|v| v["params"]["haplotypes"] = json!(1)),
+        ),
         ("no order", mu(|v| remove_key(v, "params", "order"))),
         ("no patterns", mu(|v| remove_key(v, "params", "patterns"))),
-        ("group not a file name", mu(|v| v["params"]["group"] = json!("../EAS"))),
+        (
+            "group not a file name",
+            mu(|v| v["params"]["group"] = json!("../EAS")),
+        ),
         ("with a seed", mu(|v| v["seed"] = json!(1))),
         (
             "no companions",
@@ -346,25 +361,52 @@ fn chain_mutations(kind: &str) -> Vec<(&'static str, Mutation)> {
                 v.as_object_mut().unwrap().remove("companions");
             }),
         ),
-        ("no variants companion", mu(|v| drop_role(v, "companions", "variants"))),
+        (
+            "no variants companion",
+            mu(|v| drop_role(v, "companions", "variants")),
+        ),
     ];
     if kind == "sketch" {
         m.extend([
-            ("features unknown", mu(|v| v["params"]["features"] = json!("pattern"))),
-            ("min_fraction one half", mu(|v| v["params"]["min_fraction"] = json!(0.5))),
-            ("no min_count_given", mu(|v| remove_key(v, "params", "min_count_given"))),
-            ("sketch without genotypes input", by("sketch", |v| drop_role(v, "inputs", "genotypes"))),
+            (
+                "features unknown",
+                mu(|v| v["params"]["features"] = json!("pattern")),
+            ),
+            (
+                "min_fraction one half",
+                mu(|v| v["params"]["min_fraction"] = json!(0.5)),
+            ),
+            (
+                "no min_count_given",
+                mu(|v| remove_key(v, "params", "min_count_given")),
+            ),
+            (
+                "sketch without genotypes input",
+                by("sketch", |v| drop_role(v, "inputs", "genotypes")),
+            ),
         ] as [(&'static str, Mutation); 4]);
     } else {
         m.extend([
-            ("pseudocount negative", mu(|v| v["params"]["pseudocount"] = json!(-1.0))),
-            ("no sketch_min_count", mu(|v| remove_key(v, "params", "sketch_min_count"))),
-            ("a loss companion", mu(|v| {
-                let mut c = v["companions"][0].clone();
-                c["role"] = json!("loss");
-                v["companions"].as_array_mut().unwrap().push(c);
-            })),
-            ("model without sketch input", by("train", |v| drop_role(v, "inputs", "sketch"))),
+            (
+                "pseudocount negative",
+                mu(|v| v["params"]["pseudocount"] = json!(-1.0)),
+            ),
+            (
+                "no sketch_min_count",
+                mu(|v| remove_key(v, "params", "sketch_min_count")),
+            ),
+            (
+                "a loss companion",
+                mu(|v| {
+                    let mut c = v["companions"][0].clone();
+                    c["role"] = json!("loss");
+                    v["companions"].as_array_mut().unwrap().push(c);
+                }),
+            ),
+            (
+                "model without sketch input",
+                by("train", |v| drop_role(v, "inputs", "sketch")),
+            ),
         ] as [(&'static str, Mutation); 4]);
     }
     m
@@ -1411,9 +1453,19 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
     let text = || std::fs::read_to_string(&data_file).unwrap_or_default();
     match kind {
         "sketch" | "model" if is_chain(v) => {
-            agree(problems, "counts.patterns vs params.patterns", &counts["patterns"], &params["patterns"]);
+            agree(
+                problems,
+                "counts.patterns vs params.patterns",
+                &counts["patterns"],
+                &params["patterns"],
+            );
             if kind == "sketch" {
-                agree(problems, "counts.haplotypes vs params.haplotypes", &counts["haplotypes"], &params["haplotypes"]);
+                agree(
+                    problems,
+                    "counts.haplotypes vs params.haplotypes",
+                    &counts["haplotypes"],
+                    &params["haplotypes"],
+                );
                 let mut head = [0u8; 128];
                 let n = std::fs::File::open(&data_file)
                     .and_then(|mut f| f.read(&mut head))
@@ -1421,7 +1473,9 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
                 let head = String::from_utf8_lossy(&head[..n]);
                 let want = format!("'shape': ({}, 5)", shape[0]);
                 if !head.contains("'<u8'") || !head.contains(&want) {
-                    problems.push(format!("{name}: .npy header {head:?} is not u64 with {want}"));
+                    problems.push(format!(
+                        "{name}: .npy header {head:?} is not u64 with {want}"
+                    ));
                 }
             }
         }
@@ -2050,7 +2104,10 @@ fn pattern_sketch_chain_manifests_validate_against_their_schemas() {
     assert_eq!(manifests.len(), expected.len(), "{manifests:?}");
     check_manifests(tmp.path(), &manifests);
     let tried = tamper(tmp.path(), &expected);
-    assert!(tried >= expected.len() * 20, "only {tried} mutations applied");
+    assert!(
+        tried >= expected.len() * 20,
+        "only {tried} mutations applied"
+    );
 }
 
 /// gmmn-project (PCA and ISOMAP of the shared 1000 Genomes EUR and EAS groups against

@@ -262,7 +262,10 @@ impl PatternSketch {
             )));
         }
         if rows.len() % COLUMNS.len() != 0 {
-            return Err(bad(format!("the table is not {} columns wide", COLUMNS.len())));
+            return Err(bad(format!(
+                "the table is not {} columns wide",
+                COLUMNS.len()
+            )));
         }
         if rows.len() / COLUMNS.len() != expected {
             return Err(bad(format!(
@@ -346,13 +349,18 @@ impl PatternSketch {
     pub fn read_npy(path: &Path, shape: &TableShape) -> Result<PatternSketch, ArtifactError> {
         use ndarray_npy::ReadNpyExt;
         let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
-        let array = ndarray::Array2::<u64>::read_npy(std::io::BufReader::new(file)).map_err(|e| {
-            ArtifactError::layout(path, format!("not a 2-d u64 .npy pattern table: {e}"))
-        })?;
+        let array =
+            ndarray::Array2::<u64>::read_npy(std::io::BufReader::new(file)).map_err(|e| {
+                ArtifactError::layout(path, format!("not a 2-d u64 .npy pattern table: {e}"))
+            })?;
         if array.ncols() != COLUMNS.len() {
             return Err(ArtifactError::layout(
                 path,
-                format!("{} columns; a pattern table has {}", array.ncols(), COLUMNS.len()),
+                format!(
+                    "{} columns; a pattern table has {}",
+                    array.ncols(),
+                    COLUMNS.len()
+                ),
             ));
         }
         let rows: Vec<u64> = array.as_standard_layout().iter().copied().collect();
@@ -379,13 +387,16 @@ impl PatternSketch {
     }
 
     /// Read the table from a safetensors file written by [`PatternSketch::safetensors_bytes`].
-    pub fn read_safetensors(path: &Path, shape: &TableShape) -> Result<PatternSketch, ArtifactError> {
+    pub fn read_safetensors(
+        path: &Path,
+        shape: &TableShape,
+    ) -> Result<PatternSketch, ArtifactError> {
         let bytes = std::fs::read(path).map_err(|e| ArtifactError::io(path, e))?;
         let tensors = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| ArtifactError::layout(path, format!("not a safetensors file: {e:?}")))?;
-        let view = tensors.tensor(PATTERN_TENSOR).map_err(|_| {
-            ArtifactError::layout(path, format!("no `{PATTERN_TENSOR}` tensor"))
-        })?;
+        let view = tensors
+            .tensor(PATTERN_TENSOR)
+            .map_err(|_| ArtifactError::layout(path, format!("no `{PATTERN_TENSOR}` tensor")))?;
         if view.dtype() != safetensors::Dtype::U64
             || view.shape().len() != 2
             || view.shape()[1] != COLUMNS.len()
@@ -501,8 +512,7 @@ mod tests {
     fn carriers(values: &[u8], n: usize, m: usize, j: usize, length: u8, bits: u128) -> usize {
         (0..n)
             .filter(|&i| {
-                (0..length as usize)
-                    .all(|t| values[i * m + j - t] as u128 == (bits >> t) & 1)
+                (0..length as usize).all(|t| values[i * m + j - t] as u128 == (bits >> t) & 1)
             })
             .count()
     }
@@ -551,7 +561,11 @@ mod tests {
             };
             let sketched = PatternSketch::build(&values, n, m, 60, c).unwrap();
             assert!(sketched.patterns.len() < exact.patterns.len());
-            assert_eq!(sample(&sketched, 50, &opts, 3), sample(&exact, 50, &opts, 3), "{c}");
+            assert_eq!(
+                sample(&sketched, 50, &opts, 3),
+                sample(&exact, 50, &opts, 3),
+                "{c}"
+            );
         }
     }
 
@@ -561,11 +575,31 @@ mod tests {
         // continues 1) and 000 (three, continue 0). With min-count 3: the 111 haplotypes keep
         // their 3-SNP context, both continuations counted; the 011 one falls back to 11
         // (shared by four); the 000 ones keep theirs.
-        let rows = [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]];
+        let rows = [
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 0],
+            [0, 1, 1, 1],
+            [0, 0, 0, 0],
+            [0, 0, 0, 0],
+            [0, 0, 0, 0],
+        ];
         let values: Vec<u8> = rows.iter().flatten().copied().collect();
         let s = PatternSketch::build(&values, 7, 4, 3, 3).unwrap();
-        let at3: Vec<(u8, u128, u32)> = s.at(3).iter().map(|p| (p.length, p.bits, p.count)).collect();
-        assert_eq!(at3, vec![(3, 0b111, 1), (4, 0b0000, 3), (4, 0b1110, 1), (4, 0b1111, 2)]);
+        let at3: Vec<(u8, u128, u32)> = s
+            .at(3)
+            .iter()
+            .map(|p| (p.length, p.bits, p.count))
+            .collect();
+        assert_eq!(
+            at3,
+            vec![
+                (3, 0b111, 1),
+                (4, 0b0000, 3),
+                (4, 0b1110, 1),
+                (4, 0b1111, 2)
+            ]
+        );
     }
 
     #[test]
@@ -596,25 +630,43 @@ mod tests {
 
         let mut t = s.table();
         t[1] = 99; // a length longer than the window at SNP 0
-        let e = PatternSketch::from_table(path, &t, &shape).unwrap_err().to_string();
+        let e = PatternSketch::from_table(path, &t, &shape)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.npy") && e.contains("length 99"), "{e}");
         let mut t = s.table();
         t[2] = n as u64 + 1;
-        let e = PatternSketch::from_table(path, &t, &shape).unwrap_err().to_string();
+        let e = PatternSketch::from_table(path, &t, &shape)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sum past"), "{e}");
         let few_snps = TableShape { snps: 3, ..shape };
-        let e = PatternSketch::from_table(path, &s.table(), &few_snps).unwrap_err().to_string();
+        let e = PatternSketch::from_table(path, &s.table(), &few_snps)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SNP"), "{e}");
-        let more = TableShape { patterns: shape.patterns + 1, ..shape };
-        let e = PatternSketch::from_table(path, &s.table(), &more).unwrap_err().to_string();
+        let more = TableShape {
+            patterns: shape.patterns + 1,
+            ..shape
+        };
+        let e = PatternSketch::from_table(path, &s.table(), &more)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("the manifest says"), "{e}");
     }
 
     #[test]
     fn bad_settings_are_refused() {
         let v = random(10, 5, 1);
-        for (order, c, what) in [(0, 1, "--order"), (128, 1, "--order"), (4, 0, "--min-count"), (4, 11, "more than the group's 10")] {
-            let e = PatternSketch::build(&v, 10, 5, order, c).unwrap_err().to_string();
+        for (order, c, what) in [
+            (0, 1, "--order"),
+            (128, 1, "--order"),
+            (4, 0, "--min-count"),
+            (4, 11, "more than the group's 10"),
+        ] {
+            let e = PatternSketch::build(&v, 10, 5, order, c)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(what), "{e}");
         }
     }
@@ -624,9 +676,14 @@ mod tests {
         // Two patterns, 0101... and 1010..., in equal numbers: every sampled haplotype is one
         // of the two.
         let (n, m) = (10, 12);
-        let values: Vec<u8> = (0..n).flat_map(|i| (0..m).map(move |j| ((i + j) % 2) as u8)).collect();
+        let values: Vec<u8> = (0..n)
+            .flat_map(|i| (0..m).map(move |j| ((i + j) % 2) as u8))
+            .collect();
         let s = PatternSketch::build(&values, n, m, 3, 2).unwrap();
-        let opts = ChainOptions { min_count: 2, pseudocount: 0.0 };
+        let opts = ChainOptions {
+            min_count: 2,
+            pseudocount: 0.0,
+        };
         let out = sample(&s, 200, &opts, 5);
         let mut first = [0usize; 2];
         for row in out.chunks_exact(m) {

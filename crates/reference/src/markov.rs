@@ -156,4 +156,3 @@ mod tests {
         assert_ne!(draw(9), draw(10));
     }
 }
-

@@ -103,7 +103,9 @@ pub fn sample(
             info.sketch_min_count
         );
         let params = vec![("generator", serde_json::Value::from(info.generator.clone()))];
-        (values, manifest, path, info.group, info.snps, params, source)
+        (
+            values, manifest, path, info.group, info.snps, params, source,
+        )
     } else {
         let device = opts.device.resolve()?;
         let (gen, info, manifest, path) = train::load_model(model_input, device)?;
@@ -119,7 +121,15 @@ pub fn sample(
             ("device", format!("{device:?}").to_lowercase().into()),
             ("model_output", info.output.as_str().into()),
         ];
-        (values, manifest, path, info.group, info.snps as u64, params, source)
+        (
+            values,
+            manifest,
+            path,
+            info.group,
+            info.snps as u64,
+            params,
+            source,
+        )
     };
     let variants_path = manifest.companion(&model_path, "variants")?;
     let vm = artifact::open_artifact(&variants_path, ArtifactKind::Variants)?;

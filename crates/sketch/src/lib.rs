@@ -430,7 +430,8 @@ pub fn sketch(
     let sketch_path = out_dir.join(SKETCH_FILE);
     let mut out = OutputSet::new();
 
-    let variants_copy = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
+    let variants_copy =
+        out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
 
     let mut manifest = info
         .into_params(Manifest::new(ArtifactKind::Sketch, producer))
@@ -521,11 +522,13 @@ pub fn sketch_patterns(
     let producer = Producer::new("sketch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let sketch_path = out_dir.join(SKETCH_FILE);
     let mut out = OutputSet::new();
-    let variants_copy = out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
-    let mut manifest = chain::info::into_params(&info, Manifest::new(ArtifactKind::Sketch, producer))
-        .count("haplotypes", n as u64)
-        .count("snps", m as u64)
-        .count("patterns", info.patterns);
+    let variants_copy =
+        out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
+    let mut manifest =
+        chain::info::into_params(&info, Manifest::new(ArtifactKind::Sketch, producer))
+            .count("haplotypes", n as u64)
+            .count("snps", m as u64)
+            .count("patterns", info.patterns);
     manifest.shape = vec![info.patterns, chain::COLUMNS.len() as u64];
     manifest.inputs = vec![
         FileRef::new("genotypes", input, gm.sha256.clone(), out_dir)?,

@@ -139,8 +139,9 @@ pub fn train_chain(
         (&variants_path, &variants_manifest),
     )?;
     let mpath = out_dir.join(MODEL_FILE);
-    let mut mm = chain::info::into_params(&chain_info, Manifest::new(ArtifactKind::Model, producer))
-        .count("patterns", info.patterns);
+    let mut mm =
+        chain::info::into_params(&chain_info, Manifest::new(ArtifactKind::Model, producer))
+            .count("patterns", info.patterns);
     mm.shape = vec![info.patterns, chain::COLUMNS.len() as u64];
     mm.inputs = vec![FileRef::new(
         "sketch",
@@ -150,7 +151,8 @@ pub fn train_chain(
     )?];
     mm.companions = vec![variants_copy];
     out.stage_artifact(&mpath, mm, |w| {
-        w.write_all(&bytes).map_err(|e| ArtifactError::io(&mpath, e))
+        w.write_all(&bytes)
+            .map_err(|e| ArtifactError::io(&mpath, e))
     })?;
     out.commit()?;
     Ok(ChainSummary {
@@ -170,7 +172,9 @@ pub fn is_chain_model(input: &Path) -> Result<bool, TrainError> {
 }
 
 /// Load and verify a chain model (manifest kind and hash, the pattern table).
-pub fn load_chain(input: &Path) -> Result<(PatternSketch, ChainInfo, Manifest, PathBuf), TrainError> {
+pub fn load_chain(
+    input: &Path,
+) -> Result<(PatternSketch, ChainInfo, Manifest, PathBuf), TrainError> {
     let path = resolve_model(input);
     let manifest = artifact::open_artifact(&path, ArtifactKind::Model)?;
     let info: ChainInfo = chain::info::from_params(&manifest, &path, "chain model")?;

@@ -82,8 +82,19 @@ struct Cli {
 
 /// Flags of the GMMN trainer, refused for a pattern sketch; and the chain's, refused for a GMMN.
 const GMMN_FLAGS: [&str; 13] = [
-    "output", "latent", "hidden", "batch", "lr", "steps", "restart_every", "device",
-    "checkpoint_every", "mask_monomorphic", "local_blocks", "resume", "stop_after",
+    "output",
+    "latent",
+    "hidden",
+    "batch",
+    "lr",
+    "steps",
+    "restart_every",
+    "device",
+    "checkpoint_every",
+    "mask_monomorphic",
+    "local_blocks",
+    "resume",
+    "stop_after",
 ];
 const CHAIN_FLAGS: [&str; 2] = ["min_count", "pseudocount"];
 
@@ -106,9 +117,15 @@ fn main() -> ExitCode {
         Err(e) => return finish::<train::TrainSummary>(Err(e)),
     };
     let (wrong, kind) = if patterns {
-        (given(&matches, &GMMN_FLAGS), "a pattern sketch (the Markov chain)")
+        (
+            given(&matches, &GMMN_FLAGS),
+            "a pattern sketch (the Markov chain)",
+        )
     } else {
-        (given(&matches, &CHAIN_FLAGS), "a random-feature sketch (the GMMN)")
+        (
+            given(&matches, &CHAIN_FLAGS),
+            "a random-feature sketch (the GMMN)",
+        )
     };
     if !wrong.is_empty() {
         eprintln!(
@@ -123,7 +140,11 @@ fn main() -> ExitCode {
             min_count: cli.min_count,
             pseudocount: cli.pseudocount,
         };
-        return finish(train::chain_model::train_chain(&cli.sketch, &cli.out, &opts));
+        return finish(train::chain_model::train_chain(
+            &cli.sketch,
+            &cli.out,
+            &opts,
+        ));
     }
     if let Some(t) = cli.threads {
         tch::set_num_threads(t.max(1));

@@ -159,8 +159,12 @@ pub(crate) fn write_model(
     )?];
     let mut out = OutputSet::new();
 
-    let variants_copy =
-        out.stage_variants_copy(out_dir, producer, &info.group, (variants_path, variants_manifest))?;
+    let variants_copy = out.stage_variants_copy(
+        out_dir,
+        producer,
+        &info.group,
+        (variants_path, variants_manifest),
+    )?;
 
     let lpath = out_dir.join(LOSS_FILE);
     let mut lm = Manifest::new(ArtifactKind::LossLog, producer.clone())
