@@ -95,6 +95,7 @@ fn check_outputs(out: &Path, method: &str) -> Vec<Value> {
         ArtifactKind::Genotypes,
         ArtifactKind::Variants,
         ArtifactKind::Vcf,
+        ArtifactKind::Plink,
         ArtifactKind::Panel,
     ]
     .into_iter()
@@ -102,10 +103,19 @@ fn check_outputs(out: &Path, method: &str) -> Vec<Value> {
     .collect();
     let mut expected: Vec<String> = Vec::new();
     for g in GROUPS {
-        for f in [".parquet", ".variants.parquet", ".vcf.gz", ".panel.tsv"] {
+        for f in [
+            ".parquet",
+            ".variants.parquet",
+            ".vcf.gz",
+            ".bed",
+            ".bim",
+            ".fam",
+            ".panel.tsv",
+        ] {
             expected.push(format!("{g}{f}"));
             expected.push(format!("{g}{f}.meta.yaml"));
         }
+        expected.push(format!("{g}.vcf.gz.tbi"));
     }
     expected.sort();
     assert_eq!(files_below(out), expected, "{method}");
@@ -116,6 +126,9 @@ fn check_outputs(out: &Path, method: &str) -> Vec<Value> {
             (format!("{g}.parquet"), ArtifactKind::Genotypes),
             (format!("{g}.variants.parquet"), ArtifactKind::Variants),
             (format!("{g}.vcf.gz"), ArtifactKind::Vcf),
+            (format!("{g}.bed"), ArtifactKind::Plink),
+            (format!("{g}.bim"), ArtifactKind::Plink),
+            (format!("{g}.fam"), ArtifactKind::Plink),
             (format!("{g}.panel.tsv"), ArtifactKind::Panel),
         ];
         for (name, kind) in &files {
@@ -288,7 +301,14 @@ fn every_method_writes_what_gmmn_sample_writes() {
     let o = reference(&again, "mosaic", &[&"--segment", &"1e12", &"--n", &"31"]);
     assert!(o.status.success(), "{}", stderr(&o));
     for g in GROUPS {
-        for f in [".parquet", ".variants.parquet", ".vcf.gz", ".panel.tsv"] {
+        for f in [
+            ".parquet",
+            ".variants.parquet",
+            ".vcf.gz",
+            ".vcf.gz.tbi",
+            ".bed",
+            ".panel.tsv",
+        ] {
             let name = format!("{g}{f}");
             assert_eq!(
                 std::fs::read(whole.join(&name)).unwrap(),

@@ -19,7 +19,7 @@ use gmmn_sim::{
 };
 use serde_json::{json, Value};
 
-const KINDS: [ArtifactKind; 11] = [
+const KINDS: [ArtifactKind; 12] = [
     ArtifactKind::Genotypes,
     ArtifactKind::Variants,
     ArtifactKind::Sketch,
@@ -28,6 +28,7 @@ const KINDS: [ArtifactKind; 11] = [
     ArtifactKind::LossLog,
     ArtifactKind::Plot,
     ArtifactKind::Vcf,
+    ArtifactKind::Plink,
     ArtifactKind::Panel,
     ArtifactKind::Coordinates,
     ArtifactKind::Report,
@@ -202,6 +203,14 @@ fn in_process_manifests_validate() {
             ArtifactKind::Plot => {} // a figure's shape is []
             ArtifactKind::Vcf => {
                 m = m.count("individuals", 2);
+                m.shape = vec![3, 2];
+                m.companions = vec![file_ref("tabix_index", "EAS.vcf.gz.tbi")];
+            }
+            ArtifactKind::Plink => {
+                m = m
+                    .param("plink_file", "bed")
+                    .param("a1", "ALT")
+                    .count("individuals", 2);
                 m.shape = vec![3, 2];
             }
             ArtifactKind::Panel => {
@@ -588,7 +597,7 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             }),
         ));
     }
-    if matches!(kind, "genotypes" | "variants" | "vcf" | "panel") {
+    if matches!(kind, "genotypes" | "variants" | "vcf" | "plink" | "panel") {
         m.extend([
             (
                 "sample n zero",
@@ -1008,6 +1017,21 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
                     v["inputs"][0]["role"] = json!("coordinates")
                 }),
             ),
+        ]),
+        "plink" => m.extend([
+            (
+                "plink_file unknown",
+                mu(|v| v["params"]["plink_file"] = json!("pgen")),
+            ),
+            (
+                "no plink_file",
+                mu(|v| remove_key(v, "params", "plink_file")),
+            ),
+            ("a1 not ALT", mu(|v| v["params"]["a1"] = json!("REF"))),
+            ("no a1", mu(|v| remove_key(v, "params", "a1"))),
+            ("shape of three", mu(|v| v["shape"] = json!([805, 50, 1]))),
+            ("shape zero", mu(|v| v["shape"] = json!([0]))),
+            ("a companion", mu(|v| v["companions"] = v["inputs"].clone())),
         ]),
         "vcf" => m.extend([
             ("shape of one", mu(|v| v["shape"] = json!([805]))),
@@ -1442,6 +1466,11 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
         "checkpoint" => Some(vec![&params["step"]]),
         "plot" => Some(vec![]),
         "vcf" => Some(vec![&counts["snps"], &counts["individuals"]]),
+        "plink" => match params["plink_file"].as_str() {
+            Some("bed") => Some(vec![&counts["snps"], &counts["individuals"]]),
+            Some("bim") => Some(vec![&counts["snps"]]),
+            _ => Some(vec![&counts["individuals"]]),
+        },
         "panel" => Some(vec![&counts["individuals"]]),
         "report" => Some(vec![&counts["comparisons"]]),
         _ => None, // loss_log, coordinates: against the file below
@@ -1569,6 +1598,27 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
                 &json!([lines.count()]),
             );
         }
+        "plink" => {
+            let bytes = std::fs::read(&data_file).unwrap_or_default();
+            let (snps, individuals) = (
+                counts["snps"].as_u64().unwrap_or(0) as usize,
+                counts["individuals"].as_u64().unwrap_or(0) as usize,
+            );
+            let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+            let (what, got, want) = match params["plink_file"].as_str() {
+                Some("bed") => (
+                    "bytes vs 3 + snps x ceil(individuals / 4)",
+                    bytes.len(),
+                    3 + snps * individuals.div_ceil(4),
+                ),
+                Some("bim") => ("lines vs snps", lines, snps),
+                _ => ("lines vs individuals", lines, individuals),
+            };
+            agree(problems, what, &json!(got), &json!(want));
+            if params["plink_file"] == "bed" && !bytes.starts_with(&[0x6c, 0x1b, 0x01]) {
+                problems.push(format!("{name}: no SNP-major .bed magic"));
+            }
+        }
         "vcf" => {
             let mut text = String::new();
             if let Err(e) = std::fs::File::open(&data_file)
@@ -1625,10 +1675,15 @@ fn cross_check(manifest: &Path, v: &Value, problems: &mut Vec<String>) {
     }
     // Each companion has its own manifest, of the kind its role says, with the same sha256;
     // the variants companion's rows are this artifact's SNPs, the loss companion's its steps.
+    // A VCF's tabix index is not an artifact of its own: it is derived from the VCF, and the
+    // VCF's manifest holds its sha256 (checked with every input and companion above).
     for c in v["companions"].as_array().into_iter().flatten() {
         let Some(path) = c["path"].as_str() else {
             continue;
         };
+        if c["role"] == "tabix_index" {
+            continue;
+        }
         let cm = resolve(&format!("{path}.meta.yaml"));
         let Ok(text) = std::fs::read_to_string(&cm) else {
             problems.push(format!(
@@ -2038,6 +2093,9 @@ fn sketch_train_sample_manifests_validate_against_their_schemas() {
         "synthetic/EAS.parquet.meta.yaml",
         "synthetic/EAS.variants.parquet.meta.yaml",
         "synthetic/EAS.vcf.gz.meta.yaml",
+        "synthetic/EAS.bed.meta.yaml",
+        "synthetic/EAS.bim.meta.yaml",
+        "synthetic/EAS.fam.meta.yaml",
         "synthetic/EAS.panel.tsv.meta.yaml",
     ];
     let manifests = manifests_below(tmp.path());
@@ -2098,6 +2156,9 @@ fn pattern_sketch_chain_manifests_validate_against_their_schemas() {
         "synthetic/EAS.parquet.meta.yaml",
         "synthetic/EAS.variants.parquet.meta.yaml",
         "synthetic/EAS.vcf.gz.meta.yaml",
+        "synthetic/EAS.bed.meta.yaml",
+        "synthetic/EAS.bim.meta.yaml",
+        "synthetic/EAS.fam.meta.yaml",
         "synthetic/EAS.panel.tsv.meta.yaml",
     ];
     let manifests = manifests_below(tmp.path());

@@ -113,7 +113,7 @@ fn sketch_train_sample_writes_parquet_vcf_and_panel() {
     );
     let o = run("gmmn-sample", &[&model, &"--n", &"0", &"--out", &bad]);
     assert!(
-        !o.status.success() && stderr(&o).contains("--n must be at least 1"),
+        !o.status.success() && stderr(&o).contains("--individuals (or --n) must be at least 1"),
         "{}",
         stderr(&o)
     );

@@ -7,57 +7,36 @@
 //!
 //! Snakemake comes from PyPI into the project's venv (.venv, made by `make setup`) the first time.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use artifact::Manifest;
-use gmmn_sim::{bin, files_below, repo_root, stderr, stdout};
+use gmmn_sim::{bin, files_below, repo_root, stderr, stdout, venv_python_with};
 use serde_json::Value;
+
+/// What every simulator writes per group (each with a manifest), beside the VCF's index.
+const SYNTHETIC_FILES: [&str; 7] = [
+    "parquet",
+    "variants.parquet",
+    "vcf.gz",
+    "bed",
+    "bim",
+    "fam",
+    "panel.tsv",
+];
 
 /// The Snakemake the Snakefile is tested with (supports Python 3.11 to 3.13).
 const SNAKEMAKE: &str = "9.27.1";
 
 /// .venv/bin/snakemake at version SNAKEMAKE, installed with the venv's pip when missing.
 fn snakemake() -> PathBuf {
-    let venv = repo_root().join(".venv");
-    let python = venv.join("bin").join("python");
-    assert!(
-        python.exists(),
-        "{} does not exist: run `make setup` (it makes the project's venv, where this test installs snakemake=={SNAKEMAKE})",
-        python.display()
-    );
-    let exe = venv.join("bin").join("snakemake");
-    // Tests run in parallel processes: one pip at a time.
-    let lock = File::create(venv.join(".snakemake-install.lock")).expect("lock file in .venv");
-    lock.lock().expect("lock .venv/.snakemake-install.lock");
-    let installed = Command::new(&exe)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success() && stdout(&o).trim() == SNAKEMAKE);
-    if !installed {
-        let o = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(format!("snakemake=={SNAKEMAKE}"))
+    let python = venv_python_with(&format!("snakemake=={SNAKEMAKE}"), |python| {
+        Command::new(python.with_file_name("snakemake"))
+            .arg("--version")
             .output()
-            .expect("the venv's python starts");
-        assert!(
-            o.status.success(),
-            "could not install snakemake=={SNAKEMAKE} from PyPI into {} (`{} -m pip install snakemake=={SNAKEMAKE}`), \
-             which this test needs to run workflows/Snakefile:\n{}{}",
-            venv.display(),
-            python.display(),
-            stdout(&o),
-            stderr(&o)
-        );
-    }
-    exe
+            .is_ok_and(|o| o.status.success() && stdout(&o).trim() == SNAKEMAKE)
+    });
+    python.with_file_name("snakemake")
 }
 
 /// The directory of the stage binaries (and gmmn) of this profile.
@@ -125,6 +104,8 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     let groups = ["EAS", "EUR"];
     let variants = ["relu", "identity"];
     let mut want: Vec<String> = Vec::new();
+    // Files without a manifest of their own.
+    let mut index: Vec<String> = Vec::new();
     let mut data = |f: String| {
         want.push(format!("{f}.meta.yaml"));
         want.push(f);
@@ -151,9 +132,11 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     }
     // tiny.yaml's one reference simulator, judged as a variant is.
     for g in groups {
-        for ext in ["parquet", "variants.parquet", "vcf.gz", "panel.tsv"] {
+        for ext in SYNTHETIC_FILES {
             data(format!("references/independent/synthetic/{g}.{ext}"));
         }
+        // The VCF's tabix index, hashed in the VCF's manifest (no manifest of its own).
+        index.push(format!("references/independent/synthetic/{g}.vcf.gz.tbi"));
     }
     data("references/independent/report/report.json".into());
     data("references/independent/report/report.md".into());
@@ -173,9 +156,10 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
             ] {
                 data(format!("{v}/{g}/model/{f}"));
             }
-            for ext in ["parquet", "variants.parquet", "vcf.gz", "panel.tsv"] {
+            for ext in SYNTHETIC_FILES {
                 data(format!("{v}/synthetic/{g}.{ext}"));
             }
+            index.push(format!("{v}/synthetic/{g}.vcf.gz.tbi"));
         }
         data(format!("{v}/projection/coordinates.parquet"));
         // tiny.yaml projects with PCA only.
@@ -193,6 +177,7 @@ fn snakemake_runs_tiny_spec_in_the_layout_of_gmmn_run() {
     }
     data("table.md".into());
     data("table.json".into());
+    want.extend(index);
     want.push("ledger.yaml".into());
     let mut steps = vec![
         "ingest".to_string(),

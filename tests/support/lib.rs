@@ -43,6 +43,81 @@ pub fn run(name: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     cmd.output().expect("stage binary starts")
 }
 
+/// The project's venv python (`.venv`, made by `make setup`), with `requirement` (a pip
+/// requirement such as `bed-reader==1.0.6`) installed from PyPI unless `installed()` says it is
+/// there. Tests run in parallel processes: one pip at a time, under a lock file in the venv.
+pub fn venv_python_with(requirement: &str, installed: impl Fn(&Path) -> bool) -> PathBuf {
+    let venv = repo_root().join(".venv");
+    let python = venv.join("bin").join("python");
+    assert!(
+        python.exists(),
+        "{} does not exist: run `make setup` (it makes the project's venv, where the tests install {requirement})",
+        python.display()
+    );
+    let lock = std::fs::File::create(venv.join(".test-pip.lock")).expect("lock file in .venv");
+    lock.lock().expect("lock .venv/.test-pip.lock");
+    if !installed(&python) {
+        let o = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg(requirement)
+            .output()
+            .expect("the venv's python starts");
+        assert!(
+            o.status.success(),
+            "could not install {requirement} from PyPI into {} (`{} -m pip install {requirement}`), \
+             which this test needs:\n{}{}",
+            venv.display(),
+            python.display(),
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    python
+}
+
+/// The bed-reader (PyPI) the PLINK outputs are checked with.
+pub const BED_READER: &str = "1.0.6";
+
+/// A PLINK 1 fileset read by bed-reader, an independent reader: `shape` [individuals, SNPs],
+/// `dosage` (A1 counts, row-major), `iid`, `fid`, `a1`, `a2`, `pos`.
+pub fn read_bed(bed: &Path) -> serde_json::Value {
+    let python = venv_python_with(&format!("bed-reader=={BED_READER}"), |python| {
+        Command::new(python)
+            .args([
+                "-c",
+                "import bed_reader, sys; sys.exit(bed_reader.__version__ != sys.argv[1])",
+                BED_READER,
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let script = "import sys, json\n\
+        from bed_reader import open_bed\n\
+        with open_bed(sys.argv[1]) as bed:\n\
+        \x20   x = bed.read(dtype='int8')\n\
+        \x20   print(json.dumps({'shape': list(x.shape), 'dosage': x.flatten().tolist(), \
+        'iid': list(bed.iid), 'fid': list(bed.fid), 'a1': list(bed.allele_1), \
+        'a2': list(bed.allele_2), 'pos': [int(p) for p in bed.bp_position]}))\n";
+    let o = Command::new(&python)
+        .args(["-c", script])
+        .arg(bed)
+        .output()
+        .expect("the venv's python starts");
+    assert!(
+        o.status.success(),
+        "bed-reader on {}: {}",
+        bed.display(),
+        stderr(&o)
+    );
+    serde_json::from_str(&stdout(&o)).expect("bed-reader's JSON")
+}
+
 /// stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

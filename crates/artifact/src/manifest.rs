@@ -36,6 +36,8 @@ pub enum ArtifactKind {
     Plot,
     /// Phased genotypes as bgzipped VCF.
     Vcf,
+    /// One file of a PLINK 1 binary fileset (`.bed`, `.bim` or `.fam`).
+    Plink,
     /// Sample -> group table, TSV with a header.
     Panel,
     /// Projected coordinates (PCA, ISOMAP) of real and synthetic haplotypes, Parquet.
@@ -55,6 +57,7 @@ impl ArtifactKind {
             ArtifactKind::LossLog => "loss_log",
             ArtifactKind::Plot => "plot",
             ArtifactKind::Vcf => "vcf",
+            ArtifactKind::Plink => "plink",
             ArtifactKind::Panel => "panel",
             ArtifactKind::Coordinates => "coordinates",
             ArtifactKind::Report => "report",

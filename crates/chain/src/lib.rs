@@ -434,11 +434,24 @@ pub struct ChainOptions {
 ///
 /// Cost: O(patterns at the SNP + order) per SNP and haplotype.
 pub fn sample(sketch: &PatternSketch, n_out: usize, opts: &ChainOptions, seed: u64) -> Vec<u8> {
+    sample_range(sketch, 0, n_out, opts, seed)
+}
+
+/// Haplotypes `first..first + count` of the draw [`sample`] makes: the same rows, so that a
+/// large output is drawn block by block (each haplotype has its own stream).
+pub fn sample_range(
+    sketch: &PatternSketch,
+    first: usize,
+    count: usize,
+    opts: &ChainOptions,
+    seed: u64,
+) -> Vec<u8> {
     let (m, order) = (sketch.snps, sketch.order);
     let min_count = opts.min_count.max(1) as u64;
     let a = opts.pseudocount;
-    let mut values = vec![0u8; n_out * m];
-    values.par_chunks_mut(m).enumerate().for_each(|(h, row)| {
+    let mut values = vec![0u8; count * m];
+    values.par_chunks_mut(m).enumerate().for_each(|(r, row)| {
+        let h = first + r;
         let mut rng = SeededRng::new(derive_seed(seed, h as u64));
         // Bit t - 1: the allele drawn at j - t.
         let mut history = 0u128;
@@ -567,6 +580,15 @@ mod tests {
                 "{c}"
             );
         }
+        // Drawn by blocks, the same rows.
+        let opts = ChainOptions {
+            min_count: 2,
+            pseudocount: 1.0,
+        };
+        let whole = sample(&exact, 50, &opts, 3);
+        let mut blocks = sample_range(&exact, 0, 17, &opts, 3);
+        blocks.extend(sample_range(&exact, 17, 33, &opts, 3));
+        assert_eq!(blocks, whole);
     }
 
     #[test]

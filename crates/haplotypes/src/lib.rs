@@ -7,10 +7,13 @@
 //!   companions), e.g. `out/1kg/groups` or `out/1kg/synthetic`;
 //! * a VCF/BCF-text file (plain, gzip or bgzip) from any tool, with a panel that labels samples.
 //!
-//! [`bits`] holds the bit-packed Hamming kernels both stages use; [`synthetic`] and [`vcf`] write
-//! simulated haplotypes as every simulator stage does (gmmn-sample, gmmn-reference).
+//! [`bits`] holds the bit-packed Hamming kernels both stages use; [`synthetic`], [`vcf`] and
+//! [`plink`] write simulated haplotypes (held SNP-major in [`snp_major`]) as every simulator
+//! stage does (gmmn-sample, gmmn-reference).
 
 pub mod bits;
+pub mod plink;
+pub mod snp_major;
 pub mod synthetic;
 pub mod vcf;
 

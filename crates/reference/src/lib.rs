@@ -24,8 +24,9 @@ pub mod mosaic;
 use std::path::{Path, PathBuf};
 
 use artifact::rng::derive_seed;
-use artifact::{ArtifactError, FileRef, GenotypeMatrix, Manifest, OutputSet, Producer};
-use haplotypes::synthetic::{stage_synthetic, synthetic_labels, SyntheticFiles};
+use artifact::{ArtifactError, FileRef, Manifest, OutputSet, Producer};
+use haplotypes::snp_major::SnpMajorBits;
+use haplotypes::synthetic::{stage_synthetic, synthetic_individuals, Formats, SyntheticFiles};
 use haplotypes::InputSpec;
 use serde_json::Value;
 
@@ -421,8 +422,9 @@ pub fn simulate(
             progress.inc(1);
         }
         let prefix = sample_prefix(opts.method, group);
-        let (individuals, labels) = synthetic_labels(&prefix, group, n);
-        let matrix = GenotypeMatrix::new(labels, m, values)?;
+        let individuals = synthetic_individuals(&prefix, n);
+        let bits = SnpMajorBits::from_rows(&values, m);
+        drop(values);
         let mut base = base_manifest(opts, &resolved, group, &prefix, n, em.as_deref())
             .count("training_haplotypes", n_train as u64);
         for (f, (genotypes, variants)) in files.iter().zip(&hashed) {
@@ -436,11 +438,13 @@ pub fn simulate(
             &mut out,
             out_dir,
             group,
-            &matrix,
+            &bits,
             set.variants.clone(),
             &individuals,
             &base,
             &source,
+            Formats::default(),
+            &|| {},
         )?;
         groups.push(GroupSummary {
             group: group.clone(),

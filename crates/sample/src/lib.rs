@@ -2,20 +2,28 @@
 //!
 //! Writes `<GROUP>.parquet` (genotype layout of gmmn-ingest, group column set, synthetic sample
 //! ids), `<GROUP>.variants.parquet` (the training variants with the synthetic allele
-//! frequencies), `<GROUP>.vcf.gz` (bgzipped phased VCF: haplotypes 2i and 2i+1 form individual
-//! i; an odd last haplotype is a haploid individual) and `<GROUP>.panel.tsv` (`sample group`),
-//! through the writer every simulator stage shares ([`haplotypes::synthetic`]).
+//! frequencies), `<GROUP>.vcf.gz` + `.tbi` (bgzipped phased VCF: haplotypes 2i and 2i+1 form
+//! individual i; an odd last haplotype is a haploid individual), `<GROUP>.bed/.bim/.fam` (PLINK
+//! 1, A1 = ALT) and `<GROUP>.panel.tsv` (`sample group`), through the writer every simulator
+//! stage shares ([`haplotypes::synthetic`]).
+//!
+//! Haplotypes are drawn in blocks and packed into SNP-major bit columns as they come, so a
+//! million individuals at 5,000 SNPs hold 1.25 GB of bits, never the 10 GB byte matrix.
 
 use std::path::{Path, PathBuf};
 
-use artifact::{
-    read_variants_parquet, ArtifactError, ArtifactKind, FileRef, GenotypeMatrix, Manifest, Producer,
-};
+use artifact::{read_variants_parquet, ArtifactError, ArtifactKind, FileRef, Manifest, Producer};
+use haplotypes::snp_major::SnpMajorBits;
+use haplotypes::synthetic::Formats;
 use tch::{Device, Kind, Tensor};
 use train::{DeviceChoice, TrainError};
 
 /// Haplotypes generated per forward pass.
 const SAMPLE_BATCH: i64 = 4096;
+
+/// Haplotypes drawn before they are packed into bits: a multiple of 64 (blocks own whole words
+/// of the bit columns) and of [`SAMPLE_BATCH`]; 16,384 x 5,000 SNPs is 82 MB of bytes at once.
+const BLOCK: usize = 16_384;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
@@ -34,6 +42,8 @@ pub struct SampleOptions {
     pub device: DeviceChoice,
     /// Prefix of synthetic sample ids [default: SYN_<GROUP>_].
     pub prefix: Option<String>,
+    /// Which genotype files to write (variants and panel always are).
+    pub formats: Formats,
 }
 
 #[derive(Debug)]
@@ -61,19 +71,52 @@ impl std::fmt::Display for SampleSummary {
 
 /// Generate `n` haplotypes (rows of 0/1) from `gen` with noise seeded by `seed`.
 pub fn generate(gen: &train::generator::Generator, n: usize, seed: u64, device: Device) -> Vec<u8> {
-    let m = gen.shape.snps as usize;
-    let mut values = Vec::with_capacity(n * m);
-    tch::manual_seed(seed as i64 & i64::MAX);
-    let mut left = n as i64;
-    while left > 0 {
-        let b = left.min(SAMPLE_BATCH);
-        let z = Tensor::randn([b, gen.shape.latent], (Kind::Float, device));
-        // Eval-mode batch norm: rows are independent of their batch, so the batch size is free.
-        let x = gen.sample(&z).to_device(Device::Cpu).flatten(0, -1);
-        values.extend(Vec::<u8>::try_from(&x).expect("u8 tensor"));
-        left -= b;
-    }
+    let mut values = Vec::with_capacity(n * gen.shape.snps as usize);
+    generate_blocks(gen, n, seed, device, BLOCK, |_, block| values.extend(block));
     values
+}
+
+/// [`generate`] in blocks of `block` haplotypes (a multiple of 4,096), each passed to `f` with
+/// the index of its first haplotype: the same rows, whatever the block size.
+pub fn generate_blocks(
+    gen: &train::generator::Generator,
+    n: usize,
+    seed: u64,
+    device: Device,
+    block: usize,
+    mut f: impl FnMut(usize, Vec<u8>),
+) {
+    assert!(block.is_multiple_of(SAMPLE_BATCH as usize));
+    tch::manual_seed(seed as i64 & i64::MAX);
+    let mut first = 0;
+    while first < n {
+        let rows = block.min(n - first);
+        let mut values = Vec::with_capacity(rows * gen.shape.snps as usize);
+        let mut left = rows as i64;
+        while left > 0 {
+            let b = left.min(SAMPLE_BATCH);
+            let z = Tensor::randn([b, gen.shape.latent], (Kind::Float, device));
+            // Eval-mode batch norm: rows are independent of their batch, so the batch size is
+            // free.
+            let x = gen.sample(&z).to_device(Device::Cpu).flatten(0, -1);
+            values.extend(Vec::<u8>::try_from(&x).expect("u8 tensor"));
+            left -= b;
+        }
+        f(first, values);
+        first += rows;
+    }
+}
+
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {msg} {bar:30} {human_pos}/{human_len} ({eta})",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(what.to_string());
+    bar
 }
 
 /// Sample `opts.n` haplotypes from the model at `model_input` into `out_dir`.
@@ -83,17 +126,32 @@ pub fn sample(
     opts: &SampleOptions,
 ) -> Result<SampleSummary, SampleError> {
     if opts.n == 0 {
-        return Err(SampleError::Usage("--n must be at least 1".into()));
+        return Err(SampleError::Usage(
+            "--individuals (or --n) must be at least 1".into(),
+        ));
     }
-    // What the manifests say about the generator: (group, SNPs, params, source line).
+    let n = opts.n;
+    // What the manifests say about the generator: (group, SNPs, params, source line); the
+    // haplotypes are packed into `bits` block by block.
     let is_chain = train::chain_model::is_chain_model(model_input)?;
-    let (values, manifest, model_path, group, snps, generator_params, source) = if is_chain {
+    let drawing = |snps: u64| {
+        let bar = progress_bar(n as u64, "drawing haplotypes");
+        (SnpMajorBits::zeros(n, snps as usize), bar)
+    };
+    let (bits, manifest, model_path, group, snps, generator_params, source) = if is_chain {
         let (patterns, info, manifest, path) = train::chain_model::load_chain(model_input)?;
         let chain_opts = chain::ChainOptions {
             min_count: info.min_count as usize,
             pseudocount: info.pseudocount,
         };
-        let values = chain::sample(&patterns, opts.n, &chain_opts, opts.seed);
+        let (mut bits, bar) = drawing(info.snps);
+        for first in (0..n).step_by(BLOCK) {
+            let rows = BLOCK.min(n - first);
+            let block = chain::sample_range(&patterns, first, rows, &chain_opts, opts.seed);
+            bits.set_rows(first, &block);
+            bar.inc(rows as u64);
+        }
+        bar.finish_and_clear();
         let source = format!(
             "gmmn-sample {} (Markov chain of a pattern sketch, group {}, contexts up to {} SNPs \
              shared by at least {} haplotypes)",
@@ -103,13 +161,17 @@ pub fn sample(
             info.sketch_min_count
         );
         let params = vec![("generator", serde_json::Value::from(info.generator.clone()))];
-        (
-            values, manifest, path, info.group, info.snps, params, source,
-        )
+        (bits, manifest, path, info.group, info.snps, params, source)
     } else {
         let device = opts.device.resolve()?;
         let (gen, info, manifest, path) = train::load_model(model_input, device)?;
-        let values = generate(&gen, opts.n, opts.seed, device);
+        let (mut bits, bar) = drawing(info.snps as u64);
+        generate_blocks(&gen, n, opts.seed, device, BLOCK, |first, block| {
+            let rows = block.len() / info.snps as usize;
+            bits.set_rows(first, &block);
+            bar.inc(rows as u64);
+        });
+        bar.finish_and_clear();
         let source = format!(
             "gmmn-sample {} (GMMN, group {}, {} output, {} features)",
             env!("CARGO_PKG_VERSION"),
@@ -122,7 +184,7 @@ pub fn sample(
             ("model_output", info.output.as_str().into()),
         ];
         (
-            values,
+            bits,
             manifest,
             path,
             info.group,
@@ -148,9 +210,7 @@ pub fn sample(
         .prefix
         .clone()
         .unwrap_or_else(|| format!("SYN_{group}_"));
-    let n = opts.n;
-    let (individuals, labels) = haplotypes::synthetic::synthetic_labels(&prefix, &group, n);
-    let matrix = GenotypeMatrix::new(labels, snps as usize, values)?;
+    let individuals = haplotypes::synthetic::synthetic_individuals(&prefix, n);
 
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
     let producer = Producer::new("sample", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
@@ -168,15 +228,27 @@ pub fn sample(
         FileRef::new("model", &model_path, manifest.sha256.clone(), out_dir)?,
         FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
     ];
+    let f = opts.formats;
+    // One tick per SNP of each variant-major file, per Parquet row group.
+    let ticks = snps * (f.vcf as u64 + f.plink as u64)
+        + if f.parquet {
+            n.div_ceil(artifact::ROW_GROUP_HAPLOTYPES) as u64
+        } else {
+            0
+        };
+    let bar = progress_bar(ticks, &format!("writing {}", f.names().join(", ")));
     let files = haplotypes::synthetic::write_synthetic(
         out_dir,
         &group,
-        &matrix,
+        &bits,
         training_variants.variants,
         &individuals,
         &base,
         &source,
+        f,
+        &|| bar.inc(1),
     )?;
+    bar.finish_and_clear();
     Ok(SampleSummary {
         group,
         haplotypes: n,

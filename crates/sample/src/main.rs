@@ -1,4 +1,4 @@
-//! `gmmn-sample MODEL --n N --out DIR`: a thin layer over [`sample::sample`].
+//! `gmmn-sample MODEL (--individuals N | --n N) --out DIR`: a thin layer over [`sample::sample`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,16 +7,25 @@ use clap::Parser;
 use sample::SampleOptions;
 use train::DeviceChoice;
 
-/// Write N synthetic haplotypes from a trained GMMN as genotype Parquet, a bgzipped phased VCF
-/// (pairs of haplotypes form diploid individuals) and a `sample group` panel.
+/// Write synthetic individuals from a trained model (a GMMN or a pattern sketch's Markov chain)
+/// as genotype Parquet, a bgzipped, tabix-indexed phased VCF, a PLINK 1 fileset (A1 = ALT) and a
+/// `sample group` panel; haplotypes 2i and 2i+1 form individual i.
 #[derive(Debug, Parser)]
 #[command(name = "gmmn-sample", version)]
+#[command(group(clap::ArgGroup::new("count").required(true).args(["individuals", "n"])))]
 struct Cli {
     /// gmmn-train output directory (or its model.safetensors)
     model: PathBuf,
-    /// Number of haplotypes to generate
+    /// Number of diploid individuals to generate (2 haplotypes each)
     #[arg(long)]
-    n: usize,
+    individuals: Option<usize>,
+    /// Number of haplotypes to generate instead (an odd count ends with a haploid individual)
+    #[arg(long)]
+    n: Option<usize>,
+    /// Genotype files to write, comma-separated: parquet, vcf (with its .tbi), plink
+    /// (.bed/.bim/.fam); the variants table and the panel are always written
+    #[arg(long, default_value = "parquet,vcf,plink")]
+    formats: haplotypes::synthetic::Formats,
     /// Output directory
     #[arg(long)]
     out: PathBuf,
@@ -37,8 +46,14 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
+    let n = match (cli.individuals, cli.n) {
+        (Some(i), _) => i.saturating_mul(2),
+        (None, Some(n)) => n,
+        (None, None) => unreachable!("clap requires one of --individuals, --n"),
+    };
     let opts = SampleOptions {
-        n: cli.n,
+        n,
+        formats: cli.formats,
         seed: cli.seed,
         device: cli.device,
         prefix: cli.prefix,

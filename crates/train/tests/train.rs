@@ -117,6 +117,7 @@ fn loss_goes_down_and_samples_track_allele_frequencies() {
             seed: 1,
             device: DeviceChoice::Cpu,
             prefix: None,
+            formats: Default::default(),
         },
     )
     .unwrap();
@@ -427,6 +428,7 @@ fn window_sketch_with_blocks_matches_the_trainer_and_masked_snps_stay_fixed() {
         seed: 2,
         device: DeviceChoice::Cpu,
         prefix: None,
+        formats: Default::default(),
     };
     sample::sample(&model, &out, &sopts).unwrap();
     let fake = read_genotypes_parquet(&out.join("EUR.parquet")).unwrap();

@@ -73,6 +73,10 @@ const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../schemas/manifest.vcf.schema.json"),
     ),
     (
+        "plink",
+        include_str!("../../../schemas/manifest.plink.schema.json"),
+    ),
+    (
         "panel",
         include_str!("../../../schemas/manifest.panel.schema.json"),
     ),
