@@ -130,3 +130,38 @@ pub fn has_bgzf_eof_marker(path: &Path) -> Result<bool, IngestError> {
         .map_err(|e| IngestError::io(path, e))?;
     Ok(tail == EOF)
 }
+
+/// The sample ids of a VCF's `#CHROM` line (plain, gzip or bgzip), read without the records:
+/// what a one-group panel is made from when the user has none.
+pub fn sample_names(path: &Path) -> Result<Vec<String>, IngestError> {
+    let mut stream = open_stream(path, detect(path)?, 1)?;
+    check_vcf_start(path, &mut *stream)?;
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        number += 1;
+        let k = stream
+            .read_until(b'\n', &mut line)
+            .map_err(|e| IngestError::read(path, number, e))?;
+        if k == 0 || !line.starts_with(b"#") {
+            return Err(IngestError::at(
+                path,
+                Some(number),
+                "no `#CHROM` header line before the records",
+            ));
+        }
+        if line.starts_with(b"#CHROM") {
+            let text = String::from_utf8_lossy(&line);
+            let fields: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\t').collect();
+            if fields.len() < 10 || fields[8] != "FORMAT" {
+                return Err(IngestError::at(
+                    path,
+                    Some(number),
+                    "the `#CHROM` line names no samples (no FORMAT column and sample columns)",
+                ));
+            }
+            return Ok(fields[9..].iter().map(|s| s.to_string()).collect());
+        }
+    }
+}

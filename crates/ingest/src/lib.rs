@@ -20,7 +20,7 @@ use indicatif::ProgressBar;
 use noodles_vcf as vcf;
 
 pub use gt::{parse_gt, Gt, GtError};
-pub use input::Compression;
+pub use input::{sample_names, Compression};
 use record::RawRecord;
 
 pub const GENOTYPES_FILE: &str = "genotypes.parquet";

@@ -423,7 +423,7 @@ impl Runner<'_> {
         );
 
         let mut sample_params = self.with_seed(variant.sample.clone());
-        if !sample_params.contains_key("n") {
+        if !sample_params.contains_key("n") && !sample_params.contains_key("individuals") {
             let n = group_haplotypes(&group_file)?;
             sample_params.insert("n".into(), Value::from(n));
         }
