@@ -132,6 +132,8 @@ bench: build-release
 		--configs paper:5000:4096:5000:512:10,paper-805snp:805:4096:805:512:10,quickstart:805:1024:128:512:4
 	@echo
 	bash bench/evaluate.sh
+	@echo
+	bash bench/simulate.sh
 
 clean:
 	rm -rf $(OUT) target bench/work

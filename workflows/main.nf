@@ -478,7 +478,7 @@ workflow {
     })
     SAMPLE(TRAIN.out.map { v, g ->
         def p = seeded(spec, variantParams(spec, v, 'sample'))
-        if (!p.containsKey('n')) {
+        if (!p.containsKey('n') && !p.containsKey('individuals')) {
             p.n = haplotypes(out, g)
         }
         [ctx, v, g, ["${out}/${v}/${g}/model".toString(), '--out', "${out}/${v}/synthetic".toString()] + flags(p)]

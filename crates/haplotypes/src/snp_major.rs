@@ -31,7 +31,10 @@ impl SnpMajorBits {
 
     /// From haplotype rows of 0/1 bytes (row-major, `snps` per row).
     pub fn from_rows(values: &[u8], snps: usize) -> SnpMajorBits {
-        assert!(snps > 0 && values.len().is_multiple_of(snps), "whole rows expected");
+        assert!(
+            snps > 0 && values.len().is_multiple_of(snps),
+            "whole rows expected"
+        );
         let mut out = SnpMajorBits::zeros(values.len() / snps, snps);
         out.set_rows(0, values);
         out

@@ -134,6 +134,7 @@ pub fn sample(
     // What the manifests say about the generator: (group, SNPs, params, source line); the
     // haplotypes are packed into `bits` block by block.
     let is_chain = train::chain_model::is_chain_model(model_input)?;
+    let started = std::time::Instant::now();
     let drawing = |snps: u64| {
         let bar = progress_bar(n as u64, "drawing haplotypes");
         (SnpMajorBits::zeros(n, snps as usize), bar)
@@ -145,9 +146,10 @@ pub fn sample(
             pseudocount: info.pseudocount,
         };
         let (mut bits, bar) = drawing(info.snps);
+        let sampler = chain::ChainSampler::new(&patterns, &chain_opts);
         for first in (0..n).step_by(BLOCK) {
             let rows = BLOCK.min(n - first);
-            let block = chain::sample_range(&patterns, first, rows, &chain_opts, opts.seed);
+            let block = sampler.sample_range(first, rows, opts.seed);
             bits.set_rows(first, &block);
             bar.inc(rows as u64);
         }
@@ -193,6 +195,10 @@ pub fn sample(
             source,
         )
     };
+    tracing::info!(
+        "drew {n} haplotypes x {snps} SNPs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let variants_path = manifest.companion(&model_path, "variants")?;
     let vm = artifact::open_artifact(&variants_path, ArtifactKind::Variants)?;
     let training_variants = read_variants_parquet(&variants_path)?;
@@ -237,6 +243,7 @@ pub fn sample(
             0
         };
     let bar = progress_bar(ticks, &format!("writing {}", f.names().join(", ")));
+    let writing = std::time::Instant::now();
     let files = haplotypes::synthetic::write_synthetic(
         out_dir,
         &group,
@@ -249,6 +256,11 @@ pub fn sample(
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
+    tracing::info!(
+        "wrote {} in {:.1} s",
+        f.names().join(", "),
+        writing.elapsed().as_secs_f64()
+    );
     Ok(SampleSummary {
         group,
         haplotypes: n,

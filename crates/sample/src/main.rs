@@ -38,6 +38,9 @@ struct Cli {
     /// Prefix of synthetic sample ids [default: SYN_<GROUP>_]
     #[arg(long)]
     prefix: Option<String>,
+    /// Worker threads (default: all cores)
+    #[arg(long)]
+    threads: Option<usize>,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -46,6 +49,10 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
+    if let Err(e) = artifact::init_rayon_threads(cli.threads.map(|t| t.max(1))) {
+        eprintln!("gmmn-sample: error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let n = match (cli.individuals, cli.n) {
         (Some(i), _) => i.saturating_mul(2),
         (None, Some(n)) => n,

@@ -434,11 +434,16 @@ impl Runner<'_> {
             Self::path_arg(&synthetic),
         ];
         args.extend(flags(&sample_params));
+        let extra_args = if sample_params.contains_key("threads") {
+            vec![]
+        } else {
+            self.threads_for_job()
+        };
         let sample = Step {
             id: format!("sample/{}/{group}", variant.name),
             stage: "sample",
             args,
-            extra_args: vec![],
+            extra_args,
             outputs: vec![
                 synthetic.join(format!("{group}.parquet")),
                 synthetic.join(format!("{group}.vcf.gz")),
