@@ -36,7 +36,8 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sim");
     let (vcf, panel) = (data("1kg_phase3_805snp.vcf.gz"), data("1kg_phase3.panel"));
-    let o = gmmn(&[
+    // What the README shows (and, once more at the end, a rerun with nothing to do).
+    let args: [&dyn AsRef<std::ffi::OsStr>; 7] = [
         &vcf,
         &"--panel",
         &panel,
@@ -44,7 +45,8 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
         &"10000",
         &"--out",
         &out,
-    ]);
+    ];
+    let o = gmmn(&args);
     assert!(
         o.status.success(),
         "gmmn simulate:\n{}{}",
@@ -90,15 +92,7 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
         stdout(&o),
         stderr(&o)
     );
-    let o = gmmn(&[
-        &vcf,
-        &"--panel",
-        &panel,
-        &"--individuals",
-        &"10000",
-        &"--out",
-        &out,
-    ]);
+    let o = gmmn(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("(0 steps ran,"), "{}", stdout(&o));
 }
