@@ -4,9 +4,8 @@
 //! genotype Parquet; `--individuals` and `--formats`, and their mistakes.
 
 use std::path::Path;
-use std::process::Command;
 
-use gmmn_sim::{read_bed, run, shared_1kg_groups, stderr, stdout};
+use gmmn_sim::{bcftools, read_bed, run, shared_1kg_groups, stderr, stdout};
 
 /// The Markov chain of the shipped EAS group (pattern sketch, contexts <= 40 SNPs shared by 4):
 /// a model that trains in well under a second.
@@ -32,15 +31,6 @@ fn chain_model(dir: &Path) -> std::path::PathBuf {
     let o = run("gmmn-train", &[&sketch, &"--out", &model]);
     assert!(o.status.success(), "gmmn-train: {}", stderr(&o));
     model
-}
-
-fn bcftools(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
-    let mut c = Command::new("bcftools");
-    for a in args {
-        c.arg(a.as_ref());
-    }
-    c.output()
-        .expect("bcftools is installed (make test installs it: `make bcftools`)")
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use gmmn_sim::{bin, data, read_bed, stderr, stdout};
+use gmmn_sim::{bcftools, bin, data, read_bed, stderr, stdout};
 
 fn gmmn(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
     let mut c = Command::new(bin("gmmn"));
@@ -17,11 +17,7 @@ fn gmmn(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
 }
 
 fn bcftools_samples(vcf: &std::path::Path) -> usize {
-    let o = Command::new("bcftools")
-        .args(["query", "-l"])
-        .arg(vcf)
-        .output()
-        .expect("bcftools is installed (make test installs it)");
+    let o = bcftools(&[&"query", &"-l", &vcf]);
     assert!(
         o.status.success(),
         "bcftools query -l {}: {}",

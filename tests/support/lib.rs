@@ -81,6 +81,16 @@ pub fn venv_python_with(requirement: &str, installed: impl Fn(&Path) -> bool) ->
     python
 }
 
+/// bcftools with arguments (an independent reader of the VCFs); its output, whatever the exit.
+pub fn bcftools(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut c = Command::new("bcftools");
+    for a in args {
+        c.arg(a.as_ref());
+    }
+    c.output()
+        .expect("bcftools is installed (make test installs it: `make bcftools`)")
+}
+
 /// The bed-reader (PyPI) the PLINK outputs are checked with.
 pub const BED_READER: &str = "1.0.6";
 

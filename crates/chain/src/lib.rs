@@ -431,20 +431,9 @@ pub struct ChainOptions {
 
 /// Draw `n_out` haplotypes from the chain of `sketch`. Haplotype h uses the random stream
 /// `derive_seed(seed, h)`, so the draw is the same on any number of threads.
+/// A large output is drawn block by block with [`ChainSampler::sample_range`] instead.
 pub fn sample(sketch: &PatternSketch, n_out: usize, opts: &ChainOptions, seed: u64) -> Vec<u8> {
-    sample_range(sketch, 0, n_out, opts, seed)
-}
-
-/// Haplotypes `first..first + count` of the draw [`sample`] makes: the same rows, so that a
-/// large output is drawn block by block (each haplotype has its own stream).
-pub fn sample_range(
-    sketch: &PatternSketch,
-    first: usize,
-    count: usize,
-    opts: &ChainOptions,
-    seed: u64,
-) -> Vec<u8> {
-    ChainSampler::new(sketch, opts).sample_range(first, count, seed)
+    ChainSampler::new(sketch, opts).sample_range(0, n_out, seed)
 }
 
 /// One node of a SNP's context trie: the patterns whose context (read backwards from the SNP)
@@ -492,8 +481,8 @@ impl ChainSampler {
         }
     }
 
-    /// Haplotypes `first..first + count` (row-major 0/1), haplotype h from stream
-    /// `derive_seed(seed, h)`.
+    /// Haplotypes `first..first + count` (row-major 0/1) of the draw [`sample`] makes,
+    /// haplotype h from stream `derive_seed(seed, h)`.
     ///
     /// Drawn SNP by SNP over chunks of haplotypes, each with its own stream and history: one
     /// SNP's trie serves the whole chunk while it is in cache. Haplotype by haplotype, every
@@ -789,8 +778,9 @@ mod tests {
             pseudocount: 1.0,
         };
         let whole = sample(&exact, 50, &opts, 3);
-        let mut blocks = sample_range(&exact, 0, 17, &opts, 3);
-        blocks.extend(sample_range(&exact, 17, 33, &opts, 3));
+        let sampler = ChainSampler::new(&exact, &opts);
+        let mut blocks = sampler.sample_range(0, 17, 3);
+        blocks.extend(sampler.sample_range(17, 33, 3));
         assert_eq!(blocks, whole);
     }
 
@@ -806,7 +796,7 @@ mod tests {
                     pseudocount,
                 };
                 assert_eq!(
-                    sample_range(&sketch, 5, 40, &opts, 9),
+                    ChainSampler::new(&sketch, &opts).sample_range(5, 40, 9),
                     scan_sample_range(&sketch, 5, 40, &opts, 9),
                     "order {order}, sketch min-count {c}, min-count {min_count}, a {pseudocount}"
                 );

@@ -27,13 +27,18 @@ use crate::snp_major::SnpMajorBits;
 pub fn synthetic_labels(prefix: &str, group: &str, n: usize) -> (Vec<String>, Vec<HaplotypeLabel>) {
     let individuals = synthetic_individuals(prefix, n);
     let labels = (0..n)
-        .map(|i| HaplotypeLabel {
-            sample: individuals[i / 2].clone(),
-            haplotype: (i % 2) as u8,
-            group: Some(group.to_string()),
-        })
+        .map(|i| synthetic_label(&individuals, group, i))
         .collect();
     (individuals, labels)
+}
+
+/// The label of haplotype `i`: the second of individual i / 2's pair when i is odd.
+fn synthetic_label(individuals: &[String], group: &str, i: usize) -> HaplotypeLabel {
+    HaplotypeLabel {
+        sample: individuals[i / 2].clone(),
+        haplotype: (i % 2) as u8,
+        group: Some(group.to_string()),
+    }
 }
 
 /// Individual ids `<prefix>000001`... for `n` haplotypes.
@@ -76,6 +81,17 @@ impl Formats {
             .filter(|(on, _)| **on)
             .map(|(_, n)| n)
             .collect()
+    }
+
+    /// How often [`stage_synthetic`] calls its `progress` for `n` haplotypes x `snps` SNPs:
+    /// once per SNP of each variant-major file, once per Parquet row group.
+    pub fn progress_ticks(&self, n: usize, snps: usize) -> u64 {
+        let row_groups = if self.parquet {
+            n.div_ceil(ROW_GROUP_HAPLOTYPES)
+        } else {
+            0
+        };
+        (snps * (self.vcf as usize + self.plink as usize) + row_groups) as u64
     }
 }
 
@@ -122,17 +138,17 @@ pub struct SyntheticFiles {
     pub panel: PathBuf,
 }
 
-/// Where each file of `group` goes in `out_dir`, whether written or not.
-pub fn synthetic_paths(out_dir: &Path, group: &str) -> SyntheticFiles {
-    let f = |ext: &str| Some(out_dir.join(format!("{group}.{ext}")));
+/// Where each file of `group` goes in `out_dir`; None for the formats not written.
+pub fn synthetic_paths(out_dir: &Path, group: &str, formats: Formats) -> SyntheticFiles {
+    let f = |on: bool, ext: &str| on.then(|| out_dir.join(format!("{group}.{ext}")));
     SyntheticFiles {
-        genotypes: f("parquet"),
+        genotypes: f(formats.parquet, "parquet"),
         variants: out_dir.join(format!("{group}.variants.parquet")),
-        vcf: f("vcf.gz"),
-        tbi: f("vcf.gz.tbi"),
-        bed: f("bed"),
-        bim: f("bim"),
-        fam: f("fam"),
+        vcf: f(formats.vcf, "vcf.gz"),
+        tbi: f(formats.vcf, "vcf.gz.tbi"),
+        bed: f(formats.plink, "bed"),
+        bim: f(formats.plink, "bim"),
+        fam: f(formats.plink, "fam"),
         panel: out_dir.join(format!("{group}.panel.tsv")),
     }
 }
@@ -203,17 +219,7 @@ pub fn stage_synthetic(
             .count("snps", snps as u64)
             .count("monomorphic_snps", monomorphic as u64)
     };
-    let all = synthetic_paths(out_dir, group);
-    let pick = |on: bool, p: &Option<PathBuf>| if on { p.clone() } else { None };
-    let files = SyntheticFiles {
-        genotypes: pick(formats.parquet, &all.genotypes),
-        vcf: pick(formats.vcf, &all.vcf),
-        tbi: pick(formats.vcf, &all.tbi),
-        bed: pick(formats.plink, &all.bed),
-        bim: pick(formats.plink, &all.bim),
-        fam: pick(formats.plink, &all.fam),
-        ..all
-    };
+    let files = synthetic_paths(out_dir, group, formats);
 
     let mut v = manifest(ArtifactKind::Variants);
     v.shape = vec![snps as u64];
@@ -236,11 +242,7 @@ pub fn stage_synthetic(
             for h0 in (0..n).step_by(ROW_GROUP_HAPLOTYPES) {
                 let rows = ROW_GROUP_HAPLOTYPES.min(n - h0);
                 let labels: Vec<HaplotypeLabel> = (h0..h0 + rows)
-                    .map(|i| HaplotypeLabel {
-                        sample: individuals[i / 2].clone(),
-                        haplotype: (i % 2) as u8,
-                        group: Some(group.to_string()),
-                    })
+                    .map(|i| synthetic_label(individuals, group, i))
                     .collect();
                 writer.write_rows(&labels, bits.rows(h0, rows))?;
                 progress();
@@ -251,15 +253,8 @@ pub fn stage_synthetic(
     if let (Some(path), Some(tbi_path)) = (&files.vcf, &files.tbi) {
         let mut tbi = Vec::new();
         let (sha, bytes) = out.stage_data(path, |w| {
-            tbi = crate::vcf::write_phased_vcf(
-                w,
-                bits,
-                &table.variants,
-                individuals,
-                source,
-                progress,
-            )
-            .map_err(|e| ArtifactError::io(path, e))?;
+            tbi = crate::vcf::write_phased_vcf(w, bits, &table, individuals, source, progress)
+                .map_err(|e| ArtifactError::io(path, e))?;
             Ok(())
         })?;
         let (tbi_sha, _) = out.stage_data(tbi_path, |w| {
@@ -387,6 +382,7 @@ mod tests {
         .unwrap();
         // 3 SNPs of the VCF and of the .bed, one Parquet row group.
         assert_eq!(ticks.into_inner(), 7);
+        assert_eq!(Formats::default().progress_ticks(3, 3), 7);
         assert_eq!(files.to_vec().len(), 8);
         assert_eq!(files.to_vec()[0], out_dir.join("G.parquet"));
         let (genotypes, vcf) = (files.genotypes.clone().unwrap(), files.vcf.clone().unwrap());

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use artifact::Variant;
+use artifact::VariantTable;
 use noodles_core::Position;
 use noodles_csi::binning_index::index::reference_sequence::bin::Chunk;
 
@@ -31,20 +31,22 @@ fn pair_table() -> Vec<[u8; 16]> {
         .collect()
 }
 
-/// A phased, bgzipped VCF of `bits`: header (`##source=` + `source`, contigs, INFO/AF), then
-/// one line per SNP with every individual's GT; haplotypes 2i and 2i+1 are individual i, and an
+/// A phased, bgzipped VCF of `bits` at the variants of `table`, whose allele frequencies (the
+/// caller's count of `bits`) are INFO/AF: header (`##source=` + `source`, contigs), then one
+/// line per SNP with every individual's GT; haplotypes 2i and 2i+1 are individual i, and an
 /// odd last haplotype is a haploid call. `individuals` names them in order. Returns the tabix
 /// index of what was written (`.tbi` bytes), so that no second pass over a file of tens of
 /// gigabytes is needed; `progress` is called after each SNP.
 pub fn write_phased_vcf<W: Write>(
     w: W,
     bits: &SnpMajorBits,
-    variants: &[Variant],
+    table: &VariantTable,
     individuals: &[String],
     source: &str,
     mut progress: impl FnMut(),
 ) -> std::io::Result<Vec<u8>> {
     let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
+    let variants = &table.variants;
     let n = bits.n_haplotypes();
     if individuals.len() != n.div_ceil(2) || variants.len() != bits.n_snps() {
         return Err(invalid(format!(
@@ -87,13 +89,12 @@ pub fn write_phased_vcf<W: Write>(
         .set_format(noodles_vcf::index::Format::Tabix)
         .build()
         .map_err(|e| invalid(format!("tabix index: {e}")))?;
-    let table = pair_table();
+    let pairs = pair_table();
     // Whole bytes of the column (4 individuals each); the rest one haplotype at a time.
     let full_bytes = n / 8;
     let mut line = Vec::with_capacity(individuals.len() * 4 + 128);
     for (j, v) in variants.iter().enumerate() {
         let column = bits.snp(j);
-        let alt: u64 = column.iter().map(|w| w.count_ones() as u64).sum();
         line.clear();
         write!(
             line,
@@ -103,11 +104,11 @@ pub fn write_phased_vcf<W: Write>(
             if v.id.is_empty() { "." } else { &v.id },
             v.reference,
             v.alternate,
-            format_af(alt as f64 / n as f64)
+            format_af(table.allele_frequency[j])
         )?;
         for b in 0..full_bytes {
             let byte = (column[b / 8] >> (8 * (b % 8))) & 0xff;
-            line.extend_from_slice(&table[byte as usize]);
+            line.extend_from_slice(&pairs[byte as usize]);
         }
         let get = |h: usize| b'0' + ((column[h / 64] >> (h % 64)) & 1) as u8;
         let mut h = full_bytes * 8;

@@ -69,15 +69,9 @@ impl std::fmt::Display for SampleSummary {
     }
 }
 
-/// Generate `n` haplotypes (rows of 0/1) from `gen` with noise seeded by `seed`.
-pub fn generate(gen: &train::generator::Generator, n: usize, seed: u64, device: Device) -> Vec<u8> {
-    let mut values = Vec::with_capacity(n * gen.shape.snps as usize);
-    generate_blocks(gen, n, seed, device, BLOCK, |_, block| values.extend(block));
-    values
-}
-
-/// [`generate`] in blocks of `block` haplotypes (a multiple of 4,096), each passed to `f` with
-/// the index of its first haplotype: the same rows, whatever the block size.
+/// Generate `n` haplotypes (rows of 0/1) from `gen` with noise seeded by `seed`, in blocks of
+/// `block` haplotypes (a multiple of 4,096), each passed to `f` with the index of its first
+/// haplotype: the same rows, whatever the block size.
 pub fn generate_blocks(
     gen: &train::generator::Generator,
     n: usize,
@@ -235,14 +229,10 @@ pub fn sample(
         FileRef::new("variants", &variants_path, vm.sha256.clone(), out_dir)?,
     ];
     let f = opts.formats;
-    // One tick per SNP of each variant-major file, per Parquet row group.
-    let ticks = snps * (f.vcf as u64 + f.plink as u64)
-        + if f.parquet {
-            n.div_ceil(artifact::ROW_GROUP_HAPLOTYPES) as u64
-        } else {
-            0
-        };
-    let bar = progress_bar(ticks, &format!("writing {}", f.names().join(", ")));
+    let bar = progress_bar(
+        f.progress_ticks(n, snps as usize),
+        &format!("writing {}", f.names().join(", ")),
+    );
     let writing = std::time::Instant::now();
     let files = haplotypes::synthetic::write_synthetic(
         out_dir,

@@ -210,7 +210,9 @@ pub fn resolve_genotypes(input: &Path) -> PathBuf {
     }
 }
 
-fn valid_group_name(g: &str) -> bool {
+/// A group name gmmn-split accepts: it becomes a file name (`<GROUP>.parquet`), so letters,
+/// digits, `_`, `-` and `.`, not starting with `.`.
+pub fn valid_group_name(g: &str) -> bool {
     !g.is_empty()
         && !g.starts_with('.')
         && g.chars()

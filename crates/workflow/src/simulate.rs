@@ -169,11 +169,10 @@ pub fn simulate(opts: &SimulateOptions) -> Result<SimulateSummary, SimulateError
             (absolute(p)?, opts.column.clone())
         }
         None => {
-            // Names: what gmmn-split writes into file names.
-            let ok = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
-            if opts.group.is_empty() || !opts.group.chars().all(ok) {
+            // Refused here rather than by gmmn-split after the ingest has run.
+            if !split::valid_group_name(&opts.group) {
                 return Err(SimulateError::Usage(format!(
-                    "--group `{}`: use letters, digits, `_`, `.` and `-`",
+                    "--group `{}`: use letters, digits, `_`, `.` and `-` (not starting with `.`)",
                     opts.group
                 )));
             }
