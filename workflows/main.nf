@@ -416,7 +416,8 @@ workflow {
     }
     def vcf = inputPath(specPath, spec.input.vcf)
     def panel = inputPath(specPath, spec.input.panel)
-    def label = (spec.input.label ?: 'group').toString()
+    // The panel column naming each sample's group: `column` (`label` is its former name).
+    def label = (spec.input.column ?: spec.input.label ?: 'super_pop').toString()
     def listed = spec.input.groups ? spec.input.groups.collect { g -> g.toString() } : null
     def evaluate = spec.evaluate ?: [:]
     def project = evaluate.project == null ? true : evaluate.project

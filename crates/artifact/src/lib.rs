@@ -13,6 +13,7 @@
 //! * [`CoordinateTable`]: projected coordinates of real and synthetic haplotypes (gmmn-project).
 //! * [`report`]: the typed figures of gmmn-discriminate's report that `gmmn run`'s table reads.
 
+pub mod cli;
 mod coordinates;
 mod error;
 pub mod features;

@@ -48,9 +48,8 @@ struct Cli {
     /// Panel of the synthetic samples
     #[arg(long)]
     synthetic_panel: Option<PathBuf>,
-    /// Panel column holding the group (a panel without it but with `group` uses `group`)
-    #[arg(long, default_value = "super_pop")]
-    label: String,
+    #[command(flatten)]
+    column: artifact::cli::GroupColumnArg,
     /// Only these groups (comma-separated); default: all groups of the real data
     #[arg(long, value_delimiter = ',')]
     groups: Option<Vec<String>>,
@@ -70,9 +69,8 @@ struct Cli {
     /// Share of the pooled haplotypes held out for testing in each split
     #[arg(long, default_value_t = 0.33)]
     test_fraction: f64,
-    /// Seed of the balancing, splits, baselines and MLP
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
     /// LD pairs: SNPs fewer than this many apart
     #[arg(long, default_value_t = 50)]
     ld_distance: usize,
@@ -87,9 +85,8 @@ struct Cli {
     /// [default: 1000]
     #[arg(long)]
     paper_synthetic_per_group: Option<usize>,
-    /// Worker threads (default: all cores)
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -98,7 +95,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
-    if let Err(e) = artifact::init_rayon_threads(cli.threads) {
+    if let Err(e) = cli.threads.init_rayon() {
         eprintln!("gmmn-discriminate: error: {e}");
         return ExitCode::FAILURE;
     }
@@ -112,7 +109,7 @@ fn main() -> ExitCode {
     let spec = |path: PathBuf, panel: Option<PathBuf>, heldout: bool| InputSpec {
         path,
         panel,
-        label: cli.label.clone(),
+        label: cli.column.column.clone(),
         groups: cli.groups.clone(),
         heldout,
     };
@@ -131,7 +128,7 @@ fn main() -> ExitCode {
         protocol: ProtocolOptions {
             splits: cli.splits,
             test_fraction: cli.test_fraction,
-            seed: cli.seed,
+            seed: cli.seed.seed,
             ld_max_distance: cli.ld_distance,
             protocol,
             ..Default::default()

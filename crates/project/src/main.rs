@@ -27,9 +27,8 @@ struct Cli {
     /// Tab-separated panel of the synthetic samples (`sample` + the --label or `group` column)
     #[arg(long)]
     synthetic_panel: Option<PathBuf>,
-    /// Panel column holding the group
-    #[arg(long, default_value = "super_pop")]
-    label: String,
+    #[command(flatten)]
+    column: artifact::cli::GroupColumnArg,
     /// Only these groups, comma-separated [default: all]
     #[arg(long, value_delimiter = ',')]
     groups: Option<Vec<String>>,
@@ -48,9 +47,10 @@ struct Cli {
     /// Most ISOMAP landmarks (landmark MDS; all real haplotypes if there are no more)
     #[arg(long, default_value_t = 2000)]
     landmarks: usize,
-    /// Seed of the landmark choice
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -59,18 +59,22 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
+    if let Err(e) = cli.threads.init_rayon() {
+        eprintln!("gmmn-project: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let opts = ProjectOptions {
         real: cli.real,
         real_panel: cli.real_panel,
         synthetic: cli.synthetic,
         synthetic_panel: cli.synthetic_panel,
-        label: cli.label,
+        label: cli.column.column,
         groups: cli.groups,
         methods: cli.methods,
         components: cli.components,
         neighbours: cli.neighbours,
         landmarks: cli.landmarks,
-        seed: cli.seed,
+        seed: cli.seed.seed,
     };
     match project::project(&opts, &cli.out) {
         Ok(summary) => {

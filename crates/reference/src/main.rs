@@ -61,12 +61,10 @@ struct Cli {
     /// Haplotypes per group [default: the group's training haplotype count]
     #[arg(long)]
     n: Option<usize>,
-    /// Seed (each group's is derived from it and the group's index)
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Worker threads (default: all cores)
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -75,7 +73,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
-    if let Err(e) = artifact::init_rayon_threads(cli.threads) {
+    if let Err(e) = cli.threads.init_rayon() {
         eprintln!("gmmn-reference: error: {e}");
         return ExitCode::FAILURE;
     }
@@ -90,7 +88,7 @@ fn main() -> ExitCode {
         min_count: cli.min_count,
         pseudocount: cli.pseudocount,
         n: cli.n,
-        seed: cli.seed,
+        seed: cli.seed.seed,
         progress: !cli.quiet,
     };
     match reference::simulate(&cli.training, &cli.out, &opts) {

@@ -29,18 +29,16 @@ struct Cli {
     /// Output directory
     #[arg(long)]
     out: PathBuf,
-    /// Seed of the generator's noise
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
     /// auto, cpu or cuda
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
     /// Prefix of synthetic sample ids [default: SYN_<GROUP>_]
     #[arg(long)]
     prefix: Option<String>,
-    /// Worker threads (default: all cores)
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -49,7 +47,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
-    if let Err(e) = artifact::init_rayon_threads(cli.threads.map(|t| t.max(1))) {
+    if let Err(e) = cli.threads.init_rayon() {
         eprintln!("gmmn-sample: error: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -61,7 +59,7 @@ fn main() -> ExitCode {
     let opts = SampleOptions {
         n,
         formats: cli.formats,
-        seed: cli.seed,
+        seed: cli.seed.seed,
         device: cli.device,
         prefix: cli.prefix,
     };

@@ -83,15 +83,13 @@ struct Cli {
     /// Number of (W, sketch) pairs to precompute for restarts [default: 20 for relu, 1 for identity]
     #[arg(long)]
     restarts: Option<usize>,
-    /// Seed of every W (restart r uses a seed derived from it)
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
     /// Distribution of W: gaussian (the paper) or xavier-uniform (the authors' code)
     #[arg(long, default_value = "gaussian")]
     init: WeightInit,
-    /// Worker threads (default: all cores)
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -100,7 +98,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     artifact::init_logging(cli.quiet);
-    if let Err(e) = artifact::init_rayon_threads(cli.threads.map(|t| t.max(1))) {
+    if let Err(e) = cli.threads.init_rayon() {
         eprintln!("gmmn-sketch: error: {e}");
         return ExitCode::FAILURE;
     }
@@ -119,7 +117,7 @@ fn main() -> ExitCode {
         features,
         multiplier: cli.multiplier,
         restarts: cli.restarts,
-        seed: cli.seed,
+        seed: cli.seed.seed,
         init: cli.init,
         window: cli.window,
         stride: cli.stride,

@@ -17,9 +17,8 @@ struct Cli {
     /// Tab-separated panel with a header, e.g. `sample pop super_pop`
     #[arg(long)]
     panel: PathBuf,
-    /// Panel column holding the group label (e.g. super_pop)
-    #[arg(long)]
-    column: String,
+    #[command(flatten)]
+    column: artifact::cli::GroupColumnArg,
     /// Groups to write, comma-separated (default: every label present)
     #[arg(long, value_delimiter = ',')]
     groups: Option<Vec<String>>,
@@ -37,9 +36,8 @@ struct Cli {
     /// <GROUP>.parquet, which is what gets sketched; 0 = no hold-out
     #[arg(long, default_value_t = 0.0)]
     holdout_fraction: f64,
-    /// Seed of the held-out draw
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -50,12 +48,12 @@ fn main() -> ExitCode {
     artifact::init_logging(cli.quiet);
     let opts = SplitOptions {
         panel: cli.panel,
-        column: cli.column,
+        column: cli.column.column,
         groups: cli.groups,
         drop_unlabelled: cli.drop_unlabelled,
         min_haplotypes: cli.min_haplotypes,
         holdout_fraction: cli.holdout_fraction,
-        seed: cli.seed,
+        seed: cli.seed.seed,
     };
     match split::split(&cli.input, &cli.out, &opts) {
         Ok(summary) => {

@@ -40,9 +40,8 @@ struct Cli {
     /// Move to the next (W, sketch) pair every K steps (0: never restart)
     #[arg(long, default_value_t = 500)]
     restart_every: u64,
-    /// Seed of the generator's initialisation and of the noise
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    seed: artifact::cli::SeedArg,
     /// auto (CUDA when libtorch sees a GPU), cpu or cuda
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
@@ -72,9 +71,8 @@ struct Cli {
     /// Pattern sketch: smoothing weight toward shorter contexts
     #[arg(long, default_value_t = chain::DEFAULT_PSEUDOCOUNT)]
     pseudocount: f64,
-    /// CPU threads for libtorch (default: libtorch's choice, all cores)
-    #[arg(long)]
-    threads: Option<i32>,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -146,8 +144,9 @@ fn main() -> ExitCode {
             &opts,
         ));
     }
-    if let Some(t) = cli.threads {
-        tch::set_num_threads(t.max(1));
+    // libtorch's intra-op pool is the trainer's worker pool.
+    if let Some(t) = cli.threads.threads {
+        tch::set_num_threads(t.clamp(1, i32::MAX as usize) as i32);
     }
     let opts = TrainOptions {
         output: cli.output,
@@ -157,7 +156,7 @@ fn main() -> ExitCode {
         lr: cli.lr,
         steps: cli.steps,
         restart_every: cli.restart_every,
-        seed: cli.seed,
+        seed: cli.seed.seed,
         device: cli.device,
         checkpoint_every: cli.checkpoint_every,
         resume: cli.resume,

@@ -23,7 +23,7 @@ enum Command {
     /// tabix-indexed VCF, a PLINK 1 fileset, Parquet and a panel per group, with a report of the
     /// held-out realism and privacy figures (DIR/simulate.md)
     Simulate {
-        /// Phased VCF (plain, gzip or bgzip)
+        /// Phased VCF (plain, gzip or bgzip) or BCF
         vcf: PathBuf,
         /// Synthetic individuals per group
         #[arg(long)]
@@ -35,9 +35,8 @@ enum Command {
         /// one, the whole cohort is one group
         #[arg(long)]
         panel: Option<PathBuf>,
-        /// Panel column naming each sample's group
-        #[arg(long, default_value = "super_pop")]
-        column: String,
+        #[command(flatten)]
+        column: artifact::cli::GroupColumnArg,
         /// Groups to simulate, comma-separated (default: every group of the column)
         #[arg(long, value_delimiter = ',')]
         groups: Option<Vec<String>>,
@@ -48,9 +47,8 @@ enum Command {
         /// report's figures); 0 trains on everyone and reports no realism or privacy figures
         #[arg(long, default_value_t = 0.2)]
         holdout: f64,
-        /// Seed of everything random (hold-out draw, sampling, evaluation)
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        #[command(flatten)]
+        seed: artifact::cli::SeedArg,
         /// Group chains run at once
         #[arg(long, default_value_t = 1)]
         jobs: usize,
@@ -130,12 +128,12 @@ fn main() -> ExitCode {
             simulate(workflow::simulate::SimulateOptions {
                 vcf,
                 panel,
-                column,
+                column: column.column,
                 groups,
                 group,
                 individuals,
                 holdout,
-                seed,
+                seed: seed.seed,
                 out,
                 jobs,
                 bin,

@@ -351,7 +351,7 @@ impl Runner<'_> {
             "--panel".into(),
             Self::path_arg(&self.spec.panel),
             "--column".into(),
-            self.spec.label.clone(),
+            self.spec.column.clone(),
         ];
         if let Some(g) = &self.spec.groups {
             args.extend(["--groups".into(), g.join(",")]);

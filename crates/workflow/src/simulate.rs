@@ -113,7 +113,7 @@ pub fn spec_text(opts: &SimulateOptions, vcf: &Path, panel: &Path) -> String {
            {individuals} synthetic individuals per group from {vcf_name}, with the project's best\n  \
            configuration (pattern sketch + Markov chain, docs/quality.md).\n\
          seed: {seed}\n\
-         input:\n  vcf: {vcf}\n  panel: {panel}\n  label: {label}{groups}\n\
+         input:\n  vcf: {vcf}\n  panel: {panel}\n  column: {column}{groups}\n\
          {evaluate}\
          variants:\n  \
            - name: {VARIANT}\n    \
@@ -125,7 +125,7 @@ pub fn spec_text(opts: &SimulateOptions, vcf: &Path, panel: &Path) -> String {
         seed = opts.seed,
         vcf = quoted(&vcf.to_string_lossy()),
         panel = quoted(&panel.to_string_lossy()),
-        label = quoted(&opts.column),
+        column = quoted(&opts.column),
     )
 }
 
@@ -303,7 +303,7 @@ mod tests {
             std::fs::write(&path, &text).unwrap();
             let spec = Spec::load(&path).unwrap_or_else(|e| panic!("{e}\n{text}"));
             assert_eq!(spec.vcf, vcf);
-            assert_eq!(spec.label, "super_pop");
+            assert_eq!(spec.column, "super_pop");
             assert_eq!(spec.groups, groups);
             assert_eq!(spec.seed, 3);
             assert_eq!(spec.holdout, holdout);

@@ -75,8 +75,9 @@ struct RawSpec {
 struct RawInput {
     vcf: String,
     panel: String,
-    #[serde(default)]
-    label: Option<String>,
+    /// The panel column naming each sample's group; `label` is its former name.
+    #[serde(default, alias = "label")]
+    column: Option<String>,
     #[serde(default)]
     groups: Option<Vec<String>>,
 }
@@ -121,7 +122,8 @@ pub struct Spec {
     pub seed: u64,
     pub vcf: PathBuf,
     pub panel: PathBuf,
-    pub label: String,
+    /// The panel column naming each sample's group.
+    pub column: String,
     /// None: every group of the panel column.
     pub groups: Option<Vec<String>>,
     /// Stage parameters shared by every variant, by stage name.
@@ -291,10 +293,13 @@ impl Spec {
             path: path.to_path_buf(),
             name: raw.name,
             description: raw.description,
-            seed: raw.seed.unwrap_or(1),
+            seed: raw.seed.unwrap_or(artifact::cli::DEFAULT_SEED),
             vcf,
             panel,
-            label: raw.input.label.unwrap_or_else(|| "group".into()),
+            column: raw
+                .input
+                .column
+                .unwrap_or_else(|| artifact::cli::DEFAULT_GROUP_COLUMN.into()),
             groups: raw.input.groups,
             stages: raw.stages,
             project: raw.evaluate.project.unwrap_or(true),
@@ -480,7 +485,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spec = spec_in(dir.path(), GOOD).unwrap();
         assert_eq!(spec.seed, 1);
-        assert_eq!(spec.label, "pop");
+        assert_eq!(spec.column, "pop");
         assert_eq!(spec.variants[0].train["steps"], 20);
         assert_eq!(spec.variants[0].train["lr"], 0.001);
         assert_eq!(spec.variants[1].train["steps"], 10);
@@ -494,6 +499,18 @@ mod tests {
             flags(&spec.variants[0].train),
             ["--lr", "0.001", "--steps", "20"]
         );
+    }
+
+    #[test]
+    fn the_group_column_is_column_label_its_former_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec_in(dir.path(), &GOOD.replace("label: pop", "column: pop")).unwrap();
+        assert_eq!(spec.column, "pop");
+        let spec = spec_in(dir.path(), &GOOD.replace(", label: pop", "")).unwrap();
+        assert_eq!(spec.column, artifact::cli::DEFAULT_GROUP_COLUMN);
+        let both = GOOD.replace("label: pop", "label: pop, column: pop");
+        let e = spec_in(dir.path(), &both).unwrap_err().to_string();
+        assert!(e.contains("column"), "{e}");
     }
 
     #[test]
