@@ -250,3 +250,57 @@ fn samples_maf_and_max_snps_options() {
         assert!((2..=4).contains(&c), "{c}");
     }
 }
+
+/// A BCF (bcftools' binary VCF) ingests to the same genotype and variants tables as the VCF it
+/// was made from, a region filter included; a cut-off BCF is refused by name, with no output.
+#[test]
+fn bcf_ingests_like_its_vcf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vcf = data("1kg_phase3_805snp.vcf.gz");
+    let bcf = tmp.path().join("1kg.bcf");
+    let o = gmmn_sim::bcftools(&[&"view", &"-Ob", &"-o", &bcf, &vcf]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for region in [None, Some("2:1000000-150000000")] {
+        let from_vcf = tmp.path().join("from_vcf");
+        let from_bcf = tmp.path().join("from_bcf");
+        for (input, out) in [(&vcf, &from_vcf), (&bcf, &from_bcf)] {
+            let _ = std::fs::remove_dir_all(out);
+            let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![input, &"--out", out];
+            if let Some(r) = &region {
+                args.extend([&"--region" as &dyn AsRef<std::ffi::OsStr>, r]);
+            }
+            let o = run("gmmn-ingest", &args);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        for f in ["genotypes.parquet", "variants.parquet"] {
+            assert_eq!(
+                sha256_file(&from_vcf.join(f)).unwrap(),
+                sha256_file(&from_bcf.join(f)).unwrap(),
+                "{f} (region {region:?})"
+            );
+        }
+        let mv = Manifest::read_for(&from_vcf.join("genotypes.parquet")).unwrap();
+        let mb = Manifest::read_for(&from_bcf.join("genotypes.parquet")).unwrap();
+        assert_eq!(mv.shape, mb.shape);
+        // The VCF has a tabix index, so a region reads only its records; the BCF (no index) is
+        // scanned, and counts what it skipped.
+        if region.is_none() {
+            assert_eq!(mv.counts, mb.counts);
+        } else {
+            assert_eq!(mb.counts["records"], 805);
+            assert_eq!(mb.counts["skipped_outside_region"], 805 - mb.shape[1]);
+        }
+    }
+
+    // The first half of the file: BGZF blocks end mid-record.
+    let bytes = std::fs::read(&bcf).unwrap();
+    let cut = tmp.path().join("cut.bcf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = tmp.path().join("cut_out");
+    let o = run("gmmn-ingest", &[&cut, &"--out", &out]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("cut.bcf"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.join("genotypes.parquet").exists());
+}

@@ -159,7 +159,7 @@ fn simulate_mistakes_are_refused_with_the_reason() {
             vec![&vcf, &"--individuals", &"5", &"--panel", &missing],
             "no such panel file",
         ),
-        (vec![&not_vcf, &"--individuals", &"5"], "not a VCF file"),
+        (vec![&not_vcf, &"--individuals", &"5"], "not a VCF or BCF file"),
     ];
     for (mut args, message) in cases {
         args.extend([&"--out" as &dyn AsRef<std::ffi::OsStr>, &out]);

@@ -73,8 +73,16 @@ pub fn open_stream(
     })
 }
 
-/// Refuse what is not VCF text before the header parser produces a puzzling message.
-pub fn check_vcf_start(path: &Path, stream: &mut dyn BufRead) -> Result<(), IngestError> {
+/// What the decompressed stream holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Vcf,
+    Bcf,
+}
+
+/// Tell VCF text from BCF, and refuse anything else before the header parser produces a
+/// puzzling message.
+pub fn check_vcf_start(path: &Path, stream: &mut dyn BufRead) -> Result<Format, IngestError> {
     let head = stream
         .fill_buf()
         .map_err(|e| IngestError::read(path, 1, e))?;
@@ -86,11 +94,7 @@ pub fn check_vcf_start(path: &Path, stream: &mut dyn BufRead) -> Result<(), Inge
         ));
     }
     if head.starts_with(b"BCF") {
-        return Err(IngestError::at(
-            path,
-            None,
-            "this is BCF, which gmmn-ingest does not read yet; convert it with `bcftools view -Oz -o FILE.vcf.gz FILE.bcf`",
-        ));
+        return Ok(Format::Bcf);
     }
     if !head.starts_with(b"##fileformat=VCF") {
         let shown: String = head
@@ -106,10 +110,10 @@ pub fn check_vcf_start(path: &Path, stream: &mut dyn BufRead) -> Result<(), Inge
         return Err(IngestError::at(
             path,
             Some(1),
-            format!("not a VCF file: it must begin with `##fileformat=VCF`, found `{shown}`"),
+            format!("not a VCF or BCF file: it must begin with `##fileformat=VCF` (or BCF's magic number), found `{shown}`"),
         ));
     }
-    Ok(())
+    Ok(Format::Vcf)
 }
 
 /// BGZF files end with a fixed 28-byte empty block; its absence means the file was cut short.
@@ -131,11 +135,19 @@ pub fn has_bgzf_eof_marker(path: &Path) -> Result<bool, IngestError> {
     Ok(tail == EOF)
 }
 
-/// The sample ids of a VCF's `#CHROM` line (plain, gzip or bgzip), read without the records:
+/// The sample ids of a VCF's `#CHROM` line (plain, gzip or bgzip) or a BCF header, read without the records:
 /// what a one-group panel is made from when the user has none.
 pub fn sample_names(path: &Path) -> Result<Vec<String>, IngestError> {
     let mut stream = open_stream(path, detect(path)?, 1)?;
-    check_vcf_start(path, &mut *stream)?;
+    if check_vcf_start(path, &mut *stream)? == Format::Bcf {
+        let header = noodles_bcf::io::Reader::from(stream)
+            .read_header()
+            .map_err(|e| IngestError::at(path, None, format!("invalid BCF header: {e}")))?;
+        if header.sample_names().is_empty() {
+            return Err(IngestError::at(path, None, "the BCF header names no samples"));
+        }
+        return Ok(header.sample_names().iter().cloned().collect());
+    }
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {

@@ -1,9 +1,10 @@
-//! `gmmn-ingest`: VCF (plain, gzip, bgzip) -> genotype Parquet + variants Parquet.
+//! `gmmn-ingest`: VCF (plain, gzip, bgzip) or BCF -> genotype Parquet + variants Parquet.
 //!
 //! The VCF is streamed once. Kept SNPs are held bit-packed, SNP-major (1 bit per allele: 63 MB
 //! for 100,000 SNPs x 5,008 haplotypes) and transposed to haplotype rows 256 at a time while
 //! the Parquet file is written, so the byte matrix never exists whole in memory.
 
+mod bcf;
 mod gt;
 mod input;
 mod record;
@@ -82,9 +83,11 @@ impl IngestError {
     }
 }
 
-/// Where a record is: its line when the file is read from the start, else its site (index query).
+/// Where a record is: its line when a VCF is read from the start, its number in a BCF file,
+/// else its site (index query).
 enum Location {
     Line(u64),
+    Record(u64),
     Site(String, u64),
 }
 
@@ -92,9 +95,19 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Line(l) => write!(f, "line {l}"),
+            Location::Record(n) => write!(f, "record {n}"),
             Location::Site(c, p) => write!(f, "record at {c}:{p}"),
         }
     }
+}
+
+/// How a data record reached [`RecordState::take`]: a VCF line read from the start, a VCF line
+/// of an index query, or a BCF record (re-encoded as a VCF line).
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    Line(u64),
+    Region,
+    Record(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,7 +370,9 @@ pub fn read_vcf(
         .transpose()?;
     let compression = input::detect(path)?;
     let mut stream = input::open_stream(path, compression, opts.threads)?;
-    input::check_vcf_start(path, &mut *stream)?;
+    if input::check_vcf_start(path, &mut *stream)? == input::Format::Bcf {
+        return bcf::read_bcf(path, stream, compression, region.as_ref(), opts, progress);
+    }
     if compression == Compression::Bgzf && !input::has_bgzf_eof_marker(path)? {
         tracing::warn!(
             "{}: no BGZF end-of-file marker: the file may be truncated",
@@ -417,7 +432,7 @@ pub fn read_vcf(
             if line.is_empty() {
                 continue;
             }
-            if !state.take(&line, Some(line_no), region.as_ref(), progress)? {
+            if !state.take(&line, Origin::Line(line_no), region.as_ref(), progress)? {
                 break;
             }
         }
@@ -480,7 +495,7 @@ fn query_region(
             if line.is_empty() {
                 continue;
             }
-            if !state.take(line, None, Some(region), progress)? {
+            if !state.take(line, Origin::Region, Some(region), progress)? {
                 return Ok(());
             }
         }
@@ -596,7 +611,7 @@ impl<'a> RecordState<'a> {
     fn take(
         &mut self,
         line: &[u8],
-        line_no: Option<u64>,
+        origin: Origin,
         region: Option<&RegionFilter>,
         progress: &ProgressBar,
     ) -> Result<bool, IngestError> {
@@ -605,9 +620,10 @@ impl<'a> RecordState<'a> {
             progress.set_position(self.records);
         }
         let record = record::split_line(line).map_err(|message| {
-            let loc = match line_no {
-                Some(l) => format!("line {l}"),
-                None => format!("record {} of the region", self.records),
+            let loc = match origin {
+                Origin::Line(l) => format!("line {l}"),
+                Origin::Record(n) => format!("record {n}"),
+                Origin::Region => format!("record {} of the region", self.records),
             };
             IngestError::At {
                 path: self.path.to_path_buf(),
@@ -615,9 +631,10 @@ impl<'a> RecordState<'a> {
                 message,
             }
         })?;
-        let loc = match line_no {
-            Some(l) => Location::Line(l),
-            None => Location::Site(record.chrom.to_string(), record.pos),
+        let loc = match origin {
+            Origin::Line(l) => Location::Line(l),
+            Origin::Record(n) => Location::Record(n),
+            Origin::Region => Location::Site(record.chrom.to_string(), record.pos),
         };
 
         if let Some(r) = region {

@@ -16,12 +16,12 @@ enum Missing {
     DropVariant,
 }
 
-/// Read phased (or haploid) genotypes from a VCF (plain, gzip or bgzip) and write a genotype
+/// Read phased (or haploid) genotypes from a VCF (plain, gzip or bgzip) or a BCF and write a genotype
 /// Parquet (one row per haplotype) and a variants Parquet, each with its manifest.
 #[derive(Debug, Parser)]
 #[command(name = "gmmn-ingest", version)]
 struct Cli {
-    /// VCF file: .vcf, .vcf.gz (gzip or bgzip)
+    /// VCF file (.vcf, .vcf.gz: gzip or bgzip) or BCF file (.bcf)
     input: PathBuf,
     /// Output directory (created; genotypes.parquet and variants.parquet go there)
     #[arg(long)]
@@ -44,9 +44,8 @@ struct Cli {
     /// Accept unphased heterozygous calls (0/1), taking alleles in the order written
     #[arg(long)]
     allow_unphased: bool,
-    /// Decompression threads for bgzip input (default: all cores)
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr, no progress bar
     #[arg(long, short)]
     quiet: bool,
@@ -77,7 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         allow_unphased: cli.allow_unphased,
         ..IngestOptions::default()
     };
-    if let Some(t) = cli.threads {
+    if let Some(t) = cli.threads.threads {
         opts.threads = t;
     }
     let progress = if cli.quiet {
