@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use gmmn_sim::{bcftools, bin, data, read_bed, stderr, stdout};
+use gmmn_sim::{bcftools, bin, data, doc_commands, read_bed, stderr, stdout};
 
 fn gmmn(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
     let mut c = Command::new(bin("gmmn"));
@@ -31,17 +31,29 @@ fn bcftools_samples(vcf: &std::path::Path) -> usize {
 fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sim");
-    let (vcf, panel) = (data("1kg_phase3_805snp.vcf.gz"), data("1kg_phase3.panel"));
-    // What the README shows (and, once more at the end, a rerun with nothing to do).
-    let args: [&dyn AsRef<std::ffi::OsStr>; 7] = [
-        &vcf,
-        &"--panel",
-        &panel,
-        &"--individuals",
-        &"10000",
-        &"--out",
-        &out,
-    ];
+    // The README's command, as written there (its `data/` and `out/simulate` mapped to the
+    // shipped data and a temporary directory), and, once more at the end, a rerun with nothing
+    // to do.
+    let shown: Vec<_> = doc_commands("README.md")
+        .into_iter()
+        .filter(|c| c.text.starts_with("target/release/gmmn simulate "))
+        .collect();
+    assert_eq!(shown.len(), 1, "README.md shows one gmmn simulate command: {shown:?}");
+    let args: Vec<std::ffi::OsString> = shown[0]
+        .text
+        .split(' ')
+        .skip(2)
+        .map(|a| match a {
+            "out/simulate" => out.clone().into_os_string(),
+            _ => match a.strip_prefix("data/") {
+                Some(f) => data(f).into_os_string(),
+                None => a.into(),
+            },
+        })
+        .collect();
+    assert!(args.iter().any(|a| a == "10000"), "{args:?}");
+    let args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
     let o = gmmn(&args);
     assert!(
         o.status.success(),

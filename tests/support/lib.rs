@@ -268,3 +268,86 @@ pub fn table_rows(table: &str) -> Vec<&str> {
         .filter(|l| l.starts_with("| ") && !l.starts_with("| configuration"))
         .collect()
 }
+
+/// A shell command shown in a fenced block of a Markdown page: its page, the line it starts on,
+/// and its text (continuation lines joined, a trailing `# comment` and `[optional]` parts
+/// removed).
+#[derive(Debug, Clone)]
+pub struct DocCommand {
+    pub page: String,
+    pub line: usize,
+    pub text: String,
+}
+
+/// The programs a command shown in the docs may start with; any other line of a fenced block is
+/// output, a file layout or YAML.
+pub const DOC_PROGRAMS: [&str; 9] = [
+    "target/release/",
+    "gmmn ",
+    "make ",
+    "bash ",
+    "snakemake ",
+    "nextflow ",
+    ".venv/bin/",
+    "bcftools ",
+    "python",
+];
+
+/// Every command of `page` (relative to the repository root), in order.
+pub fn doc_commands(page: &str) -> Vec<DocCommand> {
+    let text = std::fs::read_to_string(repo_root().join(page))
+        .unwrap_or_else(|e| panic!("{page}: {e}"));
+    let mut out = Vec::new();
+    let mut in_block = false;
+    let mut shell = false;
+    let mut pending: Option<DocCommand> = None;
+    for (i, raw) in text.lines().enumerate() {
+        if let Some(info) = raw.trim_start().strip_prefix("```") {
+            in_block = !in_block;
+            shell = in_block && matches!(info.trim(), "" | "sh" | "bash" | "console");
+            continue;
+        }
+        if !in_block || !shell {
+            continue;
+        }
+        let line = raw.trim();
+        let body = match line.find(" #") {
+            Some(k) => line[..k].trim_end(),
+            None => line,
+        };
+        let (body, continued) = match body.strip_suffix('\\') {
+            Some(b) => (b.trim_end(), true),
+            None => (body, false),
+        };
+        let cmd = match pending.take() {
+            Some(mut c) => {
+                c.text.push(' ');
+                c.text.push_str(body);
+                c
+            }
+            None if DOC_PROGRAMS.iter().any(|p| body.starts_with(p)) => DocCommand {
+                page: page.to_string(),
+                line: i + 1,
+                text: body.to_string(),
+            },
+            None => continue,
+        };
+        if continued {
+            pending = Some(cmd);
+        } else {
+            out.push(cmd);
+        }
+    }
+    for c in &mut out {
+        // Synopses such as `[--jobs 2] [--force]`: the command without its optional parts.
+        while let (Some(a), Some(b)) = (c.text.find('['), c.text.find(']')) {
+            if a < b && c.text[a + 1..].starts_with('-') {
+                c.text.replace_range(a..=b, "");
+            } else {
+                break;
+            }
+        }
+        c.text = c.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    out
+}
