@@ -27,7 +27,7 @@ help:
 	@echo "make quality     the ablation of docs/quality.md (table1.yaml + quality.yaml) and its figures in docs/figures/"
 	@echo "make validate    the best configuration and the references on 4 simulated data sets it was not tuned on"
 	@echo "make test        build and run every test"
-	@echo "make bench       ingest beside bcftools, training step beside its dense floor, evaluation beside its target"
+	@echo "make bench       ingest beside bcftools, training step beside its GEMM floor, evaluation beside its target, output at scale, SNP scaling"
 	@echo "make setup       check the toolchain and fetch dependencies"
 
 # What the build needs beyond a Rust toolchain: libtorch (torch from PyPI, ~4.7 GB, once).
@@ -42,12 +42,13 @@ $(TORCH_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==$(TORCH_VERSION)
 	@touch $@
 
-# bcftools checks the synthetic VCFs in the tests and runs beside gmmn-ingest in the bench.
+# bcftools checks the synthetic VCFs in the tests and runs beside gmmn-ingest in the bench;
+# plink2 turns a synthetic VCF into a phased PLINK 2 fileset (docs/stages.md, tested there).
 bcftools:
-	@command -v bcftools >/dev/null || { \
-		echo "== installing bcftools and tabix (Debian packages)"; \
+	@command -v bcftools >/dev/null && command -v plink2 >/dev/null || { \
+		echo "== installing bcftools, tabix and plink2 (Debian packages)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bcftools tabix >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bcftools tabix plink2 >/dev/null; }
 
 build: setup
 	$(CARGO) build --locked --workspace --bins
@@ -127,13 +128,15 @@ validate: build-release bcftools
 bench: build-release
 	bash bench/ingest.sh
 	@echo
-	@echo "== training step: s/step beside the dense floor (each GEMM of the step timed alone)"
+	@echo "== training step: s/step beside its GEMM floor (each GEMM of the step timed alone)"
 	$(BIN)/gmmn-bench-train --steps 3 \
 		--configs paper:5000:4096:5000:512:10,paper-805snp:805:4096:805:512:10,quickstart:805:1024:128:512:4
 	@echo
 	bash bench/evaluate.sh
 	@echo
 	bash bench/simulate.sh
+	@echo
+	bash bench/scaling.sh
 
 clean:
 	rm -rf $(OUT) target bench/work

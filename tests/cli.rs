@@ -89,7 +89,12 @@ fn shared_flags_have_one_name_and_one_default() {
     for (binary, sub) in COMMANDS {
         let command = name(binary, sub);
         let flags = flags(binary, sub);
-        let get = |flag: &str| flags.iter().find(|(n, _)| n == flag).map(|(_, h)| h.clone());
+        let get = |flag: &str| {
+            flags
+                .iter()
+                .find(|(n, _)| n == flag)
+                .map(|(_, h)| h.clone())
+        };
         assert!(get("help").is_some(), "{command}: no --help parsed");
 
         // The seed.

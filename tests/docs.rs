@@ -59,11 +59,21 @@ fn check_flags(c: &DocCommand, help: &mut HashMap<String, String>) -> Result<(),
         if let Some(flag) = w.strip_prefix("--") {
             let flag = flag.split('=').next().unwrap();
             if !text.contains(&format!("--{flag}")) {
-                return Err(format!("{}: --{flag} is not an option of {name}", where_(c)));
+                return Err(format!(
+                    "{}: --{flag} is not an option of {name}",
+                    where_(c)
+                ));
             }
         }
     }
     Ok(())
+}
+
+/// The commands of docs/stages.md that make the walkthrough.
+fn is_walkthrough_step(text: &str) -> bool {
+    ["target/release/gmmn-", "bcftools ", "plink2 "]
+        .iter()
+        .any(|p| text.starts_with(p))
 }
 
 /// Runs the walkthrough of docs/stages.md in order, as written.
@@ -74,7 +84,7 @@ fn the_stage_walkthrough_runs_as_written() {
     let bin_dir = bin("gmmn").parent().unwrap().to_path_buf();
     let walkthrough: Vec<DocCommand> = doc_commands("docs/stages.md")
         .into_iter()
-        .filter(|c| c.text.starts_with("target/release/") || c.text.starts_with("bcftools "))
+        .filter(|c| is_walkthrough_step(&c.text))
         .collect();
     assert!(walkthrough.len() >= 9, "{walkthrough:?}");
     for c in &walkthrough {
@@ -98,6 +108,31 @@ fn the_stage_walkthrough_runs_as_written() {
     // Where the walkthrough ends: a held-out report with the privacy figures.
     let report = std::fs::read_to_string(tmp.path().join("out/1kg/report/report.json")).unwrap();
     assert!(report.contains("privacy"), "{report}");
+
+    // The PLINK 2 fileset keeps the phase: exported back to VCF, its genotypes are the VCF's,
+    // `0|1` and `1|0` alike.
+    let synthetic = tmp.path().join("out/1kg/synthetic");
+    let o = Command::new("plink2")
+        .args([
+            "--pfile",
+            "EUR",
+            "--export",
+            "vcf",
+            "--out",
+            "EUR.from-pgen",
+        ])
+        .current_dir(&synthetic)
+        .output()
+        .expect("plink2 starts");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let genotypes = |vcf: &str| {
+        let o = gmmn_sim::bcftools(&[&"query", &"-f", &"[%GT\t]\n", &synthetic.join(vcf)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let (ours, theirs) = (genotypes("EUR.vcf.gz"), genotypes("EUR.from-pgen.vcf"));
+    assert!(ours.contains("0|1") && ours.contains("1|0"));
+    assert_eq!(ours, theirs, "plink2's pgen lost or changed the phase");
 }
 
 /// Every other command names things that exist and are run somewhere.
@@ -120,89 +155,91 @@ fn every_other_command_names_what_runs_it() {
             problems.push(e);
         }
         let bin_name = binary_of(&c.text);
-        let verdict: Result<(), String> = if c.page == "docs/stages.md"
-            && (c.text.starts_with("target/release/") || c.text.starts_with("bcftools "))
-        {
-            Ok(()) // the walkthrough, run above
-        } else if bin_name == Some("gmmn") && w.get(1) == Some(&"simulate") {
-            simulate_shown += 1; // tests/simulate.rs runs the README's
-            Ok(())
-        } else if bin_name == Some("gmmn") && w.get(1) == Some(&"check") {
-            let o = Command::new(bin("gmmn"))
-                .args(&w[1..])
-                .current_dir(&root)
-                .output()
-                .unwrap();
-            o.status
-                .success()
-                .then_some(())
-                .ok_or_else(|| format!("fails: {}", stderr(&o)))
-        } else if bin_name == Some("gmmn")
-            && matches!(w.get(1).copied(), Some("run") | Some("table"))
-        {
-            let spec = w.get(2).copied().unwrap_or("");
-            let stem = Path::new(spec).file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            let o = Command::new(bin("gmmn"))
-                .args(["check", spec])
-                .current_dir(&root)
-                .output()
-                .unwrap();
-            if !o.status.success() {
-                Err(format!("its spec fails gmmn check: {}", stderr(&o)))
-            } else if !makefile
-                .lines()
-                .any(|l| l.contains(stem) && (l.starts_with("SPECS") || l.contains("for s in")))
-                && !c.text.contains("paper")
+        let verdict: Result<(), String> =
+            if c.page == "docs/stages.md" && is_walkthrough_step(&c.text) {
+                Ok(()) // the walkthrough, run above
+            } else if bin_name == Some("gmmn") && w.get(1) == Some(&"simulate") {
+                simulate_shown += 1; // tests/simulate.rs runs the README's
+                Ok(())
+            } else if bin_name == Some("gmmn") && w.get(1) == Some(&"check") {
+                let o = Command::new(bin("gmmn"))
+                    .args(&w[1..])
+                    .current_dir(&root)
+                    .output()
+                    .unwrap();
+                o.status
+                    .success()
+                    .then_some(())
+                    .ok_or_else(|| format!("fails: {}", stderr(&o)))
+            } else if bin_name == Some("gmmn")
+                && matches!(w.get(1).copied(), Some("run") | Some("table"))
             {
-                Err(format!("no make target runs {spec}"))
-            } else {
+                let spec = w.get(2).copied().unwrap_or("");
+                let stem = Path::new(spec)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("");
+                let o = Command::new(bin("gmmn"))
+                    .args(["check", spec])
+                    .current_dir(&root)
+                    .output()
+                    .unwrap();
+                if !o.status.success() {
+                    Err(format!("its spec fails gmmn check: {}", stderr(&o)))
+                } else if !makefile
+                    .lines()
+                    .any(|l| l.contains(stem) && (l.starts_with("SPECS") || l.contains("for s in")))
+                    && !c.text.contains("paper")
+                {
+                    Err(format!("no make target runs {spec}"))
+                } else {
+                    Ok(())
+                }
+            } else if bin_name == Some("gmmn") && w.get(1) == Some(&"audit") {
+                // `make reproduce` audits each of its runs.
+                makefile
+                    .contains("gmmn audit $(OUT)/$$s")
+                    .then_some(())
+                    .ok_or_else(|| "make reproduce does not audit".into())
+            } else if bin_name.is_some() {
+                Err("a stage command outside the walkthrough: run it in a test".into())
+            } else if let Some(t) = c.text.strip_prefix("make ") {
+                let t = t.split(' ').next().unwrap();
+                targets
+                    .contains(&t)
+                    .then_some(())
+                    .ok_or_else(|| format!("no make target `{t}`"))
+            } else if w[0] == "bash" {
+                let script = w.get(1).copied().unwrap_or("");
+                if !exists(script) {
+                    Err(format!("{script} does not exist"))
+                } else if !makefile.contains(&format!("bash {script}")) {
+                    Err(format!("make bench does not run {script}"))
+                } else {
+                    Ok(())
+                }
+            } else if w[0] == "snakemake" || w[0] == "nextflow" {
+                // Snakemake runs in tests/snakemake.rs (the tiny spec); Nextflow cannot be installed
+                // on the machines this is built on: its files are checked to exist.
+                let named: Vec<&str> = w
+                    .windows(2)
+                    .filter(|p| matches!(p[0], "-s" | "--configfile" | "--spec" | "run"))
+                    .map(|p| p[1])
+                    .collect();
+                match named.iter().find(|p| !exists(p)) {
+                    Some(p) => Err(format!("{p} does not exist")),
+                    None => Ok(()),
+                }
+            } else if c.text.starts_with(".venv/bin/pip install ") {
                 Ok(())
-            }
-        } else if bin_name == Some("gmmn") && w.get(1) == Some(&"audit") {
-            // `make reproduce` audits each of its runs.
-            makefile
-                .contains("gmmn audit $(OUT)/$$s")
-                .then_some(())
-                .ok_or_else(|| "make reproduce does not audit".into())
-        } else if bin_name.is_some() {
-            Err("a stage command outside the walkthrough: run it in a test".into())
-        } else if let Some(t) = c.text.strip_prefix("make ") {
-            let t = t.split(' ').next().unwrap();
-            targets
-                .contains(&t)
-                .then_some(())
-                .ok_or_else(|| format!("no make target `{t}`"))
-        } else if w[0] == "bash" {
-            let script = w.get(1).copied().unwrap_or("");
-            if !exists(script) {
-                Err(format!("{script} does not exist"))
-            } else if !makefile.contains(&format!("bash {script}")) {
-                Err(format!("make bench does not run {script}"))
+            } else if w[0].starts_with(".venv/bin/python") || w[0].starts_with("python") {
+                let script = w.get(1).copied().unwrap_or("");
+                exists(script)
+                    .then_some(())
+                    .ok_or_else(|| format!("{script} does not exist"))
             } else {
-                Ok(())
-            }
-        } else if w[0] == "snakemake" || w[0] == "nextflow" {
-            // Snakemake runs in tests/snakemake.rs (the tiny spec); Nextflow cannot be installed
-            // on the machines this is built on: its files are checked to exist.
-            let named: Vec<&str> = w
-                .windows(2)
-                .filter(|p| matches!(p[0], "-s" | "--configfile" | "--spec" | "run"))
-                .map(|p| p[1])
-                .collect();
-            match named.iter().find(|p| !exists(p)) {
-                Some(p) => Err(format!("{p} does not exist")),
-                None => Ok(()),
-            }
-        } else if c.text.starts_with(".venv/bin/pip install ") {
-            Ok(())
-        } else if w[0].starts_with(".venv/bin/python") || w[0].starts_with("python") {
-            let script = w.get(1).copied().unwrap_or("");
-            exists(script)
-                .then_some(())
-                .ok_or_else(|| format!("{script} does not exist"))
-        } else {
-            Err("no rule says what runs it".into())
-        };
+                Err("no rule says what runs it".into())
+            };
         if let Err(e) = verdict {
             problems.push(format!("{}: {e}", where_(&c)));
         }

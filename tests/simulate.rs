@@ -38,7 +38,11 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
         .into_iter()
         .filter(|c| c.text.starts_with("target/release/gmmn simulate "))
         .collect();
-    assert_eq!(shown.len(), 1, "README.md shows one gmmn simulate command: {shown:?}");
+    assert_eq!(
+        shown.len(),
+        1,
+        "README.md shows one gmmn simulate command: {shown:?}"
+    );
     let args: Vec<std::ffi::OsString> = shown[0]
         .text
         .split(' ')
@@ -52,8 +56,10 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
         })
         .collect();
     assert!(args.iter().any(|a| a == "10000"), "{args:?}");
-    let args: Vec<&dyn AsRef<std::ffi::OsStr>> =
-        args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+        .iter()
+        .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+        .collect();
     let o = gmmn(&args);
     assert!(
         o.status.success(),
@@ -171,7 +177,10 @@ fn simulate_mistakes_are_refused_with_the_reason() {
             vec![&vcf, &"--individuals", &"5", &"--panel", &missing],
             "no such panel file",
         ),
-        (vec![&not_vcf, &"--individuals", &"5"], "not a VCF or BCF file"),
+        (
+            vec![&not_vcf, &"--individuals", &"5"],
+            "not a VCF or BCF file",
+        ),
     ];
     for (mut args, message) in cases {
         args.extend([&"--out" as &dyn AsRef<std::ffi::OsStr>, &out]);

@@ -50,13 +50,15 @@ DATA_SETS = {
 }
 
 
-def simulate(name, seed, snps, out_dir):
+def simulate(name, seed, snps, out_dir, data_set=None):
+    """Simulate DATA_SETS[name] (or `data_set`, a tuple of the same form) and keep `snps` sites
+    (None: all of them)."""
     import stdpopsim
 
     # stdpopsim warns about renamed models and citations on every call: not our business here.
     warnings.filterwarnings("ignore", module="stdpopsim")
 
-    model_id, chrom, left, right, sizes, _ = DATA_SETS[name]
+    model_id, chrom, left, right, sizes, _ = data_set or DATA_SETS[name]
     species = stdpopsim.get_species("HomSap")
     model = species.get_demographic_model(model_id)
     contig = species.get_contig(chrom, left=left, right=right)
@@ -83,7 +85,8 @@ def simulate(name, seed, snps, out_dir):
         genotypes.append(g.astype(np.uint8))
         positions.append(pos)
     rng = np.random.default_rng(seed)
-    keep = np.sort(rng.choice(len(positions), size=min(snps, len(positions)), replace=False))
+    n_keep = len(positions) if snps is None else min(snps, len(positions))
+    keep = np.sort(rng.choice(len(positions), size=n_keep, replace=False))
     genotypes = np.array(genotypes)[keep]
     positions = np.array(positions)[keep]
 

@@ -281,7 +281,7 @@ pub struct DocCommand {
 
 /// The programs a command shown in the docs may start with; any other line of a fenced block is
 /// output, a file layout or YAML.
-pub const DOC_PROGRAMS: [&str; 9] = [
+pub const DOC_PROGRAMS: [&str; 10] = [
     "target/release/",
     "gmmn ",
     "make ",
@@ -290,13 +290,14 @@ pub const DOC_PROGRAMS: [&str; 9] = [
     "nextflow ",
     ".venv/bin/",
     "bcftools ",
+    "plink2 ",
     "python",
 ];
 
 /// Every command of `page` (relative to the repository root), in order.
 pub fn doc_commands(page: &str) -> Vec<DocCommand> {
-    let text = std::fs::read_to_string(repo_root().join(page))
-        .unwrap_or_else(|e| panic!("{page}: {e}"));
+    let text =
+        std::fs::read_to_string(repo_root().join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
     let mut out = Vec::new();
     let mut in_block = false;
     let mut shell = false;

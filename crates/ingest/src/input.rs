@@ -144,7 +144,11 @@ pub fn sample_names(path: &Path) -> Result<Vec<String>, IngestError> {
             .read_header()
             .map_err(|e| IngestError::at(path, None, format!("invalid BCF header: {e}")))?;
         if header.sample_names().is_empty() {
-            return Err(IngestError::at(path, None, "the BCF header names no samples"));
+            return Err(IngestError::at(
+                path,
+                None,
+                "the BCF header names no samples",
+            ));
         }
         return Ok(header.sample_names().iter().cloned().collect());
     }

@@ -4,6 +4,10 @@
 //! features, loss, backward, Adam) on random data of the right shape, then times each GEMM that
 //! a dense step performs, alone, at its own shape; the floor is the sum of each GEMM's FLOPs
 //! divided by its measured rate. `make bench` runs it.
+//!
+//! A configuration with eight fields is a local one (the shape `bench/scaling.sh` scales to a
+//! chromosome arm): a block-diagonal generator of K blocks and window features; its floor is
+//! each batched GEMM (bmm) of the step timed alone at its own shape.
 
 use std::time::Instant;
 
@@ -20,7 +24,8 @@ struct Cli {
     /// Least number of timed steps per configuration (after one warm-up; more until 2 s pass)
     #[arg(long, default_value_t = 3)]
     steps: u32,
-    /// Configurations: name:M:H:Z:batch:multiplier, comma-separated
+    /// Configurations, comma-separated: dense name:M:H:Z:batch:multiplier, or local
+    /// name:M:H:Z:batch:blocks:window:per-window (window features with stride window/2)
     #[arg(
         long,
         value_delimiter = ',',
@@ -38,21 +43,47 @@ struct Config {
     name: String,
     shape: Shape,
     batch: i64,
-    multiplier: usize,
+    features: Features,
+}
+
+enum Features {
+    /// Dense ReLU features, D = multiplier x M.
+    Dense { multiplier: usize },
+    /// Window features: width, features per window (stride width / 2).
+    Window { window: usize, per_window: usize },
 }
 
 fn parse(s: &str) -> Result<Config, String> {
     let f: Vec<&str> = s.split(':').collect();
+    let bad = || {
+        format!("bad config `{s}` (name:M:H:Z:batch:multiplier or name:M:H:Z:batch:blocks:window:per-window)")
+    };
     let n = |i: usize| {
         f.get(i)
             .and_then(|v| v.parse::<i64>().ok())
-            .ok_or(format!("bad config `{s}` (name:M:H:Z:batch:multiplier)"))
+            .filter(|&v| v > 0)
+            .ok_or_else(bad)
+    };
+    let mut shape = Shape::dense(n(3)?, n(2)?, n(1)?);
+    let features = match f.len() {
+        6 => Features::Dense {
+            multiplier: n(5)? as usize,
+        },
+        8 => {
+            shape.blocks = n(5)?;
+            shape.check()?;
+            Features::Window {
+                window: n(6)? as usize,
+                per_window: n(7)? as usize,
+            }
+        }
+        _ => return Err(bad()),
     };
     Ok(Config {
         name: f[0].to_string(),
-        shape: Shape::dense(n(3)?, n(2)?, n(1)?),
+        shape,
         batch: n(4)?,
-        multiplier: n(5)? as usize,
+        features,
     })
 }
 
@@ -97,6 +128,17 @@ fn gemm(device: Device, m: i64, k: i64, n: i64, a_t: bool, b_t: bool) -> (f64, f
     (2.0 * (m * k * n) as f64, secs)
 }
 
+/// (FLOPs, seconds) of `batches` products (m x k)(k x n) in one bmm.
+fn bmm(device: Device, batches: i64, m: i64, k: i64, n: i64) -> (f64, f64) {
+    let o = (Kind::Float, device);
+    let a = Tensor::randn([batches, m, k], o);
+    let b = Tensor::randn([batches, k, n], o);
+    let secs = time(device, 5, || {
+        let _ = a.bmm(&b);
+    });
+    (2.0 * (batches * m * k * n) as f64, secs)
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
@@ -113,8 +155,8 @@ fn main() {
         "device {device:?}, libtorch threads {}",
         tch::get_num_threads()
     );
-    println!("| config | M | H | Z | batch | D | GFLOP/step | s/step | dense floor s/step | ratio | step GFLOP/s |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| config | M | H | Z | K | batch | D | GFLOP/step | s/step | GEMM floor s/step | ratio | step GFLOP/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for spec in &cli.configs {
         let c = match parse(spec) {
             Ok(c) => c,
@@ -129,13 +171,28 @@ fn main() {
             latent: z,
             ..
         } = c.shape;
-        let fs = FeatureSpec::new(
-            FeatureMap::Relu,
-            WeightInit::Gaussian,
-            m as usize,
-            c.multiplier,
-        )
-        .expect("spec");
+        let fs = match c.features {
+            Features::Dense { multiplier } => FeatureSpec::new(
+                FeatureMap::Relu,
+                WeightInit::Gaussian,
+                m as usize,
+                multiplier,
+            ),
+            Features::Window { window, per_window } => FeatureSpec::windowed(
+                WeightInit::Gaussian,
+                m as usize,
+                window,
+                (window / 2).max(1),
+                per_window,
+            ),
+        };
+        let fs = match fs {
+            Ok(fs) => fs,
+            Err(e) => {
+                eprintln!("gmmn-bench-train: error: {spec}: {e}");
+                std::process::exit(2);
+            }
+        };
         let d = fs.features as i64;
         tch::manual_seed(1);
         let mut gen = Generator::new(c.shape, OutputLayer::Quantizer, 1, device);
@@ -166,26 +223,57 @@ fn main() {
         times.sort_by(f64::total_cmp);
         let per_step = times[times.len() / 2];
         let b = c.batch;
-        // The GEMMs of a dense step: forward, then backward (weight and input gradients).
-        let gemms = [
-            gemm(device, b, z, h, false, true),  // noise W1^T
-            gemm(device, b, h, m, false, true),  // hidden W2^T
-            gemm(device, b, m, d, false, true),  // fake W^T
-            gemm(device, b, d, m, false, false), // d fake = d phi W
-            gemm(device, m, b, h, true, false),  // d W2 = d out^T hidden
-            gemm(device, b, m, h, false, false), // d hidden = d out W2
-            gemm(device, h, b, z, true, false),  // d W1 = d hidden^T noise
-        ];
+        let gemms: Vec<(f64, f64)> = match c.features {
+            // The GEMMs of a dense step: forward, then backward (weight and input gradients).
+            Features::Dense { .. } => {
+                let gemms = vec![
+                    gemm(device, b, z, h, false, true),  // noise W1^T
+                    gemm(device, b, h, m, false, true),  // hidden W2^T
+                    gemm(device, b, m, d, false, true),  // fake W^T
+                    gemm(device, b, d, m, false, false), // d fake = d phi W
+                    gemm(device, m, b, h, true, false),  // d W2 = d out^T hidden
+                    gemm(device, b, m, h, false, false), // d hidden = d out W2
+                    gemm(device, h, b, z, true, false),  // d W1 = d hidden^T noise
+                ];
+                let flops: f64 = gemms.iter().map(|g| g.0).sum();
+                let model_flops = step_flops(c.shape, b, d, true);
+                assert!(
+                    (flops - model_flops).abs() < 1e-6 * model_flops,
+                    "FLOP count mismatch"
+                );
+                gemms
+            }
+            // The batched GEMMs of a local step: K generator blocks (each block's padded width),
+            // nW feature windows; W of the features is fixed, so only d fake flows back there.
+            Features::Window { .. } => {
+                let k = c.shape.blocks;
+                let mk = c
+                    .shape
+                    .block_bounds()
+                    .windows(2)
+                    .map(|w| w[1] - w[0])
+                    .max()
+                    .unwrap_or(0);
+                let (zk, hk) = (z / k, h / k);
+                let nw = fs.window_starts().len() as i64;
+                let (w, f) = (fs.window as i64, fs.per_window as i64);
+                vec![
+                    bmm(device, k, b, zk, hk), // noise block x W1 block
+                    bmm(device, k, b, hk, mk), // hidden block x W2 block
+                    bmm(device, nw, b, w, f),  // fake window x W window
+                    bmm(device, nw, b, f, w),  // d fake window = d phi W^T
+                    bmm(device, k, hk, b, mk), // d W2 block = hidden^T d out
+                    bmm(device, k, b, mk, hk), // d hidden block = d out W2^T
+                    bmm(device, k, zk, b, hk), // d W1 block = noise^T d hidden
+                ]
+            }
+        };
         let flops: f64 = gemms.iter().map(|g| g.0).sum();
         let floor: f64 = gemms.iter().map(|g| g.1).sum();
-        let model_flops = step_flops(c.shape, b, d, true);
-        assert!(
-            (flops - model_flops).abs() < 1e-6 * model_flops,
-            "FLOP count mismatch"
-        );
         println!(
-            "| {} | {m} | {h} | {z} | {b} | {d} | {:.1} | {:.3} | {:.3} | {:.2} | {:.1} |",
+            "| {} | {m} | {h} | {z} | {} | {b} | {d} | {:.1} | {:.3} | {:.3} | {:.2} | {:.1} |",
             c.name,
+            c.shape.blocks,
             flops / 1e9,
             per_step,
             floor,
