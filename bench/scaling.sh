@@ -41,7 +41,7 @@ fi
 timed() { # timed NAME CMD... -> NAME.time holds "seconds max_rss_kib"
     local name=$1
     shift
-    /usr/bin/time -f "%e %M" -o "$WORK/$name.time" "$@" 2>"$WORK/$name.log" \
+    /usr/bin/time -f "%e %M" -o "$WORK/$name.time" "$@" >"$WORK/$name.log" 2>&1 \
         || { cat "$WORK/$name.log" >&2; exit 1; }
 }
 field() { # field NAME N -> the Nth number of NAME.time

@@ -219,7 +219,8 @@ pub fn sample(
     let mut base = Manifest::new(ArtifactKind::Genotypes, producer)
         .param("group", group.clone())
         .param("n", n as u64)
-        .param("sample_prefix", prefix.clone());
+        .param("sample_prefix", prefix.clone())
+        .param("formats", opts.formats.names().join(","));
     for (k, v) in generator_params {
         base = base.param(k, v);
     }

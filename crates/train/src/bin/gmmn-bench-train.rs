@@ -1,4 +1,4 @@
-//! `gmmn-bench-train`: seconds per training step beside this machine's dense floor.
+//! `gmmn-bench-train`: seconds per training step beside this machine's GEMM floor.
 //!
 //! For each configuration it times whole training steps (noise, generator, quantizer, random
 //! features, loss, backward, Adam) on random data of the right shape, then times each GEMM that
