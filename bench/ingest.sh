@@ -70,7 +70,7 @@ best() { # best FILE -> the fastest of RUNS ingests, in seconds
     local b=
     for _ in $(seq "$RUNS"); do
         rm -rf "$OUT-bcf"
-        /usr/bin/time -f "%e" -o "$WORK/bcf.time" "$INGEST" "$1" --out "$OUT-bcf" --quiet
+        /usr/bin/time -f "%e" -o "$WORK/bcf.time" "$INGEST" "$1" --out "$OUT-bcf" --quiet >/dev/null
         b=$(awk -v b="$b" '{print (b == "" || $1 < b) ? $1 : b}' "$WORK/bcf.time")
     done
     rm -rf "$OUT-bcf"
