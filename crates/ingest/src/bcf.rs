@@ -20,19 +20,44 @@ use crate::{
     RecordState, RegionFilter,
 };
 
+type Stream = Box<dyn BufRead + Send>;
+
+/// A BCF reader positioned after the header, the header and its sample names; a header without
+/// samples is refused (a sites-only file holds no haplotypes).
+fn open(
+    path: &Path,
+    stream: Stream,
+) -> Result<(bcf::io::Reader<Stream>, vcf::Header, Vec<String>), IngestError> {
+    let mut reader = bcf::io::Reader::from(stream);
+    let header = reader
+        .read_header()
+        .map_err(|e| IngestError::at(path, None, format!("invalid BCF header: {e}")))?;
+    let samples: Vec<String> = header.sample_names().iter().cloned().collect();
+    if samples.is_empty() {
+        return Err(IngestError::at(
+            path,
+            None,
+            "no samples in the BCF header: a sites-only file holds no haplotypes",
+        ));
+    }
+    Ok((reader, header, samples))
+}
+
+/// The sample names of a BCF header (the stream positioned at the start).
+pub(crate) fn sample_names(path: &Path, stream: Stream) -> Result<Vec<String>, IngestError> {
+    open(path, stream).map(|(_, _, samples)| samples)
+}
+
 /// One pass over a BCF file (its decompressed stream, positioned at the start).
 pub(crate) fn read_bcf(
     path: &Path,
-    stream: Box<dyn BufRead + Send>,
+    stream: Stream,
     compression: Compression,
     region: Option<&RegionFilter>,
     opts: &IngestOptions,
     progress: &ProgressBar,
 ) -> Result<Ingested, IngestError> {
-    let mut reader = bcf::io::Reader::from(stream);
-    let header = reader
-        .read_header()
-        .map_err(|e| IngestError::at(path, None, format!("invalid BCF header: {e}")))?;
+    let (mut reader, header, header_samples) = open(path, stream)?;
     // The header as VCF text, for the checks a VCF header gets (the #CHROM line, duplicate
     // sample names).
     let mut raw = Vec::new();
@@ -40,14 +65,6 @@ pub(crate) fn read_bcf(
         .write_header(&header)
         .map_err(|e| IngestError::at(path, None, format!("invalid BCF header: {e}")))?;
     check_header_text(path, &String::from_utf8_lossy(&raw))?;
-    let header_samples: Vec<String> = header.sample_names().iter().cloned().collect();
-    if header_samples.is_empty() {
-        return Err(IngestError::at(
-            path,
-            None,
-            "no samples in the BCF header: a sites-only file holds no haplotypes",
-        ));
-    }
     let selected = select_samples(path, &header_samples, opts.samples_file.as_deref())?;
     let mut state = RecordState::new(path, &header_samples, selected, opts);
 

@@ -140,17 +140,7 @@ pub fn has_bgzf_eof_marker(path: &Path) -> Result<bool, IngestError> {
 pub fn sample_names(path: &Path) -> Result<Vec<String>, IngestError> {
     let mut stream = open_stream(path, detect(path)?, 1)?;
     if check_vcf_start(path, &mut *stream)? == Format::Bcf {
-        let header = noodles_bcf::io::Reader::from(stream)
-            .read_header()
-            .map_err(|e| IngestError::at(path, None, format!("invalid BCF header: {e}")))?;
-        if header.sample_names().is_empty() {
-            return Err(IngestError::at(
-                path,
-                None,
-                "the BCF header names no samples",
-            ));
-        }
-        return Ok(header.sample_names().iter().cloned().collect());
+        return crate::bcf::sample_names(path, stream);
     }
     let mut line = Vec::new();
     let mut number = 0u64;

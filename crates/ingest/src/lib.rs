@@ -370,14 +370,16 @@ pub fn read_vcf(
         .transpose()?;
     let compression = input::detect(path)?;
     let mut stream = input::open_stream(path, compression, opts.threads)?;
-    if input::check_vcf_start(path, &mut *stream)? == input::Format::Bcf {
-        return bcf::read_bcf(path, stream, compression, region.as_ref(), opts, progress);
-    }
+    let format = input::check_vcf_start(path, &mut *stream)?;
+    // A BCF is BGZF too: the same truncation warning.
     if compression == Compression::Bgzf && !input::has_bgzf_eof_marker(path)? {
         tracing::warn!(
             "{}: no BGZF end-of-file marker: the file may be truncated",
             path.display()
         );
+    }
+    if format == input::Format::Bcf {
+        return bcf::read_bcf(path, stream, compression, region.as_ref(), opts, progress);
     }
 
     // Header: noodles parses it; we keep the raw text to count its lines for error messages.
