@@ -2,7 +2,7 @@
 //! same (artifact::cli), checked on each binary's own `--help`, so a stage that grows a flag of
 //! its own under a shared name, or a different default, fails here.
 
-use gmmn_sim::{bin, stdout};
+use gmmn_sim::{bin, help_flags};
 
 /// (binary, subcommand) of every command a user runs.
 const COMMANDS: [(&str, Option<&str>); 9] = [
@@ -48,35 +48,6 @@ const THREADED: [&str; 7] = [
     "gmmn-discriminate",
 ];
 
-/// `--help` of one command, as (flag, the rest of its help text up to the next flag).
-fn flags(binary: &str, sub: Option<&str>) -> Vec<(String, String)> {
-    let mut cmd = std::process::Command::new(bin(binary));
-    cmd.args(sub).arg("--help");
-    let out = cmd.output().expect("run --help");
-    assert!(out.status.success(), "{binary} --help failed");
-    let text = stdout(&out);
-    let mut flags: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix("--").or_else(|| {
-            // `-q, --quiet`
-            t.strip_prefix('-')
-                .and_then(|r| r.split_once(", --"))
-                .map(|(_, r)| r)
-        }) {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            flags.push((name, rest.to_string()));
-        } else if let Some(last) = flags.last_mut() {
-            last.1.push(' ');
-            last.1.push_str(t);
-        }
-    }
-    flags
-}
-
 fn name(binary: &str, sub: Option<&str>) -> String {
     match sub {
         Some(s) => format!("{binary} {s}"),
@@ -88,7 +59,7 @@ fn name(binary: &str, sub: Option<&str>) -> String {
 fn shared_flags_have_one_name_and_one_default() {
     for (binary, sub) in COMMANDS {
         let command = name(binary, sub);
-        let flags = flags(binary, sub);
+        let flags = help_flags(binary, sub);
         let get = |flag: &str| {
             flags
                 .iter()

@@ -352,3 +352,32 @@ pub fn doc_commands(page: &str) -> Vec<DocCommand> {
     }
     out
 }
+
+/// `--help` of one command, as (flag, the rest of its help text up to the next flag).
+pub fn help_flags(binary: &str, sub: Option<&str>) -> Vec<(String, String)> {
+    let mut cmd = std::process::Command::new(bin(binary));
+    cmd.args(sub).arg("--help");
+    let out = cmd.output().expect("run --help");
+    assert!(out.status.success(), "{binary} --help failed");
+    let text = stdout(&out);
+    let mut flags: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("--").or_else(|| {
+            // `-q, --quiet`
+            t.strip_prefix('-')
+                .and_then(|r| r.split_once(", --"))
+                .map(|(_, r)| r)
+        }) {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            flags.push((name, rest.to_string()));
+        } else if let Some(last) = flags.last_mut() {
+            last.1.push(' ');
+            last.1.push_str(t);
+        }
+    }
+    flags
+}
