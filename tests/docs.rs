@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use gmmn_sim::{bin, doc_commands, help_flags, repo_root, stderr, stdout, DocCommand};
+use gmmn_sim::{
+    bin, doc_commands, help_flags, repo_root, run_doc_command, stderr, stdout, DocCommand,
+};
 
 /// The pages whose commands are checked.
 const PAGES: [&str; 7] = [
@@ -76,23 +78,13 @@ fn is_walkthrough_step(text: &str) -> bool {
 #[test]
 fn the_stage_walkthrough_runs_as_written() {
     let tmp = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repo_root().join("data"), tmp.path().join("data")).unwrap();
-    let bin_dir = bin("gmmn").parent().unwrap().to_path_buf();
     let walkthrough: Vec<DocCommand> = doc_commands("docs/stages.md")
         .into_iter()
         .filter(|c| is_walkthrough_step(&c.text))
         .collect();
     assert!(walkthrough.len() >= 9, "{walkthrough:?}");
     for c in &walkthrough {
-        let text = c
-            .text
-            .replace("target/release/", &format!("{}/", bin_dir.display()));
-        let o = Command::new("bash")
-            .arg("-c")
-            .arg(format!("set -o pipefail; {text}"))
-            .current_dir(tmp.path())
-            .output()
-            .expect("bash starts");
+        let o = run_doc_command(c, tmp.path());
         assert!(
             o.status.success(),
             "{} failed:\n{}{}",

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use gmmn_sim::{bcftools, bin, data, doc_commands, read_bed, stderr, stdout};
+use gmmn_sim::{bcftools, bin, data, doc_commands, read_bed, run_doc_command, stderr, stdout};
 
 fn gmmn(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
     let mut c = Command::new(bin("gmmn"));
@@ -30,10 +30,8 @@ fn bcftools_samples(vcf: &std::path::Path) -> usize {
 #[test]
 fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("sim");
-    // The README's command, as written there (its `data/` and `out/simulate` mapped to the
-    // shipped data and a temporary directory), and, once more at the end, a rerun with nothing
-    // to do.
+    // The README's command, as written there (run from a scratch directory with the shipped
+    // data linked in), and, once more at the end, a rerun with nothing to do.
     let shown: Vec<_> = doc_commands("README.md")
         .into_iter()
         .filter(|c| c.text.starts_with("target/release/gmmn simulate "))
@@ -43,24 +41,10 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
         1,
         "README.md shows one gmmn simulate command: {shown:?}"
     );
-    let args: Vec<std::ffi::OsString> = shown[0]
-        .text
-        .split(' ')
-        .skip(2)
-        .map(|a| match a {
-            "out/simulate" => out.clone().into_os_string(),
-            _ => match a.strip_prefix("data/") {
-                Some(f) => data(f).into_os_string(),
-                None => a.into(),
-            },
-        })
-        .collect();
-    assert!(args.iter().any(|a| a == "10000"), "{args:?}");
-    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args
-        .iter()
-        .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
-        .collect();
-    let o = gmmn(&args);
+    assert!(shown[0].text.contains("--individuals 10000"), "{shown:?}");
+    let out = tmp.path().join("out/simulate");
+    assert!(shown[0].text.ends_with("--out out/simulate"), "{shown:?}");
+    let o = run_doc_command(&shown[0], tmp.path());
     assert!(
         o.status.success(),
         "gmmn simulate:\n{}{}",
@@ -106,7 +90,7 @@ fn the_1000_genomes_vcf_to_10000_individuals_per_super_population() {
         stdout(&o),
         stderr(&o)
     );
-    let o = gmmn(&args);
+    let o = run_doc_command(&shown[0], tmp.path());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("(0 steps ran,"), "{}", stdout(&o));
 }

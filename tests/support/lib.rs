@@ -381,3 +381,23 @@ pub fn help_flags(binary: &str, sub: Option<&str>) -> Vec<(String, String)> {
     }
     flags
 }
+
+/// Run a command shown in the docs as written, from `dir` (given a `data` link to the shipped
+/// data, so its `data/...` and `out/...` paths resolve there), with `target/release/` read as
+/// this profile's binaries.
+pub fn run_doc_command(c: &DocCommand, dir: &Path) -> Output {
+    let data = dir.join("data");
+    if !data.exists() {
+        std::os::unix::fs::symlink(repo_root().join("data"), &data).expect("link data/");
+    }
+    let bin_dir = bin("gmmn").parent().unwrap().to_path_buf();
+    let text = c
+        .text
+        .replace("target/release/", &format!("{}/", bin_dir.display()));
+    Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -o pipefail; {text}"))
+        .current_dir(dir)
+        .output()
+        .expect("bash starts")
+}
