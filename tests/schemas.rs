@@ -165,6 +165,7 @@ fn in_process_manifests_validate() {
                     count_weight: 1.0,
                     count_thresholds: Vec::new(),
                     count_scale: 1.0,
+                    privacy: None,
                 };
                 m = info.into_params(m).count("haplotypes", 4);
                 m.seed = Some(7);

@@ -43,7 +43,7 @@ pub use manifest::{
     Producer, SCHEMA_VERSION,
 };
 pub use output::OutputSet;
-pub use sketch::{Block, BlockKind, Sketch, SketchInfo};
+pub use sketch::{Block, BlockKind, DpRelation, DpRelease, Sketch, SketchInfo};
 pub use variants::{
     read_variants_parquet, write_variants_parquet, Variant, VariantTable, VARIANTS_FILE,
 };

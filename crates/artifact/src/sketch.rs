@@ -90,6 +90,83 @@ pub struct SketchInfo {
     pub count_thresholds: Vec<f64>,
     #[serde(default = "one")]
     pub count_scale: f64,
+    /// --dp-epsilon: the differential privacy of the release (null: exact means, no guarantee).
+    #[serde(default)]
+    pub privacy: Option<DpRelease>,
+}
+
+/// The neighbouring relation a DP guarantee is stated for: one individual added or removed
+/// (sensitivity = clip; the number of haplotypes is then private and released noisy), or one
+/// individual replaced by another (sensitivity = 2 x clip; the number is public).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DpRelation {
+    AddRemove,
+    ReplaceOne,
+}
+
+impl std::str::FromStr for DpRelation {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "add-remove" => Ok(DpRelation::AddRemove),
+            "replace-one" => Ok(DpRelation::ReplaceOne),
+            other => Err(format!(
+                "unknown relation `{other}`: add-remove or replace-one"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for DpRelation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DpRelation::AddRemove => "add-remove",
+            DpRelation::ReplaceOne => "replace-one",
+        })
+    }
+}
+
+/// What a differentially private sketch guarantees and how it was made: the `privacy` param.
+/// A record is one individual; the whole release (every restart and block, the allele
+/// frequencies of the variants table and, under add-remove, the haplotype count) is one
+/// Gaussian mechanism, accounted exactly in Gaussian DP (mu), equivalently the analytic Gaussian
+/// mechanism (Balle and Wang 2018).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DpRelease {
+    pub epsilon: f64,
+    pub delta: f64,
+    pub relation: DpRelation,
+    /// L2 bound on one individual's summed feature vector (every restart and block together,
+    /// and the allele counts of the frequencies block).
+    pub clip: f64,
+    /// Where the clip came from (never from the private data).
+    pub clip_source: String,
+    /// L2 sensitivity of the clipped sum: clip (add-remove) or 2 x clip (replace-one).
+    pub sensitivity: f64,
+    /// Standard deviation of the Gaussian noise added to each coordinate of the clipped sum.
+    pub noise_sd: f64,
+    /// ... to the haplotype count (add-remove; 0 under replace-one, where it is public).
+    pub count_noise_sd: f64,
+    /// The Gaussian-DP parameter of the whole release: sqrt(sum of (sensitivity / sd)^2).
+    pub gdp_mu: f64,
+    pub accountant: String,
+    /// Where the noise came from: the operating system's entropy unless --dp-noise-seed was
+    /// given (the seed itself is never recorded: who knows it can subtract the noise).
+    pub noise_source: String,
+    /// How the number of records is treated.
+    pub count: String,
+    /// What else the sketch directory releases, and whether the guarantee covers it.
+    pub snp_list: String,
+    /// Sites combined by `gmmn merge-sketches` (1 for a sketch of one site); for a merge the
+    /// figures above are those of its weakest site (largest epsilon and delta): sites hold
+    /// disjoint people, so each person has the guarantee of the site holding them.
+    #[serde(default = "one_site")]
+    pub sites: u64,
+}
+
+fn one_site() -> u64 {
+    1
 }
 
 fn one() -> f64 {
@@ -313,6 +390,7 @@ mod tests {
             count_weight: 2.0,
             count_thresholds: vec![1.0, 2.0, 3.0],
             count_scale: 1.5,
+            privacy: None,
         }
     }
 

@@ -20,6 +20,11 @@ use artifact::{
 };
 use rayon::prelude::*;
 
+pub mod attack;
+pub mod dp;
+pub mod merge;
+pub use dp::DpOptions;
+
 /// W rows per block: each worker holds one block (rows x M f64) and one haplotype block.
 const WEIGHT_BLOCK_ROWS: usize = 256;
 /// Haplotypes converted to f64 at a time.
@@ -50,6 +55,8 @@ pub struct SketchOptions {
     /// Append this many allele-count features (0: none), with this loss weight.
     pub count_features: usize,
     pub count_weight: f64,
+    /// Release a differentially private sketch (None: exact means).
+    pub dp: Option<DpOptions>,
 }
 
 pub const DEFAULT_WINDOW: usize = 64;
@@ -69,6 +76,7 @@ impl Default for SketchOptions {
             identity_block: None,
             count_features: 0,
             count_weight: 1.0,
+            dp: None,
         }
     }
 }
@@ -100,6 +108,8 @@ pub struct SketchSummary {
     pub features: usize,
     /// A pattern sketch: its rows and the min-count applied.
     pub patterns: Option<(u64, u64)>,
+    /// A private sketch: epsilon, delta, clip and noise sd.
+    pub privacy: Option<(f64, f64, f64, f64)>,
     pub sketch: PathBuf,
 }
 
@@ -125,7 +135,15 @@ impl std::fmt::Display for SketchSummary {
             self.restarts,
             self.features,
             self.sketch.display()
-        )
+        )?;
+        if let Some((epsilon, delta, clip, sd)) = self.privacy {
+            writeln!(
+                f,
+                "  ({epsilon}, {delta})-differentially private per individual: clip {clip:.4}, \
+                 noise sd {sd:.4} on the clipped sums"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -357,6 +375,16 @@ pub fn sketch(
         }
         other => other.into(),
     })?;
+    if let Some(dp) = &opts.dp {
+        dp.check()?;
+        if opts.count_features > 0 {
+            return Err(SketchError::Usage(
+                "--count-features with --dp-epsilon: the count features' thresholds are quantiles \
+                 of the group's own allele counts, which the guarantee would not cover"
+                    .into(),
+            ));
+        }
+    }
     let count_block = if opts.count_features > 0 {
         Some(CountBlock::from_counts(
             &haplotype_counts(&matrix),
@@ -379,16 +407,101 @@ pub fn sketch(
         .collect();
 
     let total = (restarts * spec.features) as u64;
-    let done = std::sync::atomic::AtomicU64::new(0);
     let mut values = Vec::with_capacity(restarts * row_len);
-    for &s in &restart_seeds {
-        let tick = |k: u64| {
-            let d = done.fetch_add(k, std::sync::atomic::Ordering::Relaxed) + k;
-            progress(d, total);
+    // Under DP: the released haplotype count, allele frequencies and privacy record.
+    let mut private: Option<(f64, Vec<f64>, artifact::DpRelease)> = None;
+    if let Some(dp) = &opts.dp {
+        let (clip, clip_source) = match dp.clip {
+            Some(c) => (c, "--dp-clip".to_string()),
+            None => (
+                dp::default_clip(&spec, &restart_seeds, opts.seed),
+                "public default: the median norm of 64 data-free individuals whose alleles are \
+                 fair coins, under this feature map and seed"
+                    .to_string(),
+            ),
         };
-        values.extend(mean_features(&matrix, &spec, s, &tick));
-        values.extend_from_slice(&extra);
+        let noise = dp::noise_seed(dp.noise_seed)?;
+        progress(0, total);
+        let release = dp::private_sum(&matrix, &spec, &restart_seeds, clip, dp, noise);
+        progress(total, total);
+        let n = release.haplotypes;
+        let m = matrix.n_snps();
+        let d = if spec.map == FeatureMap::Identity {
+            0
+        } else {
+            spec.features
+        };
+        let frequencies: Vec<f64> = release.sum[restarts * d..]
+            .iter()
+            .map(|c| (c / n).clamp(0.0, 1.0))
+            .collect();
+        debug_assert_eq!(frequencies.len(), m);
+        for r in 0..restarts {
+            if spec.map == FeatureMap::Identity {
+                values.extend(frequencies.iter().map(|&f| f as f32));
+            } else {
+                values.extend(
+                    release.sum[r * d..(r + 1) * d]
+                        .iter()
+                        .map(|s| (s / n) as f32),
+                );
+            }
+            if opts.identity_block.is_some() {
+                values.extend(frequencies.iter().map(|&f| f as f32));
+            }
+        }
+        let scales = release.scales;
+        let record = artifact::DpRelease {
+            epsilon: dp.epsilon,
+            delta: dp.delta,
+            relation: dp.relation,
+            clip,
+            clip_source,
+            sensitivity: scales.sensitivity,
+            noise_sd: scales.sum_sd,
+            count_noise_sd: scales.count_sd,
+            gdp_mu: scales.mu,
+            accountant: "Gaussian DP, tight conversion to (epsilon, delta) (Dong, Roth and Su \
+                 2019; the analytic Gaussian mechanism of Balle and Wang 2018)"
+                .into(),
+            noise_source: if dp.noise_seed.is_some() {
+                "seeded by --dp-noise-seed (not recorded; whoever knows it can remove the noise)"
+                    .into()
+            } else {
+                "the operating system's entropy (not reproducible, by design)".into()
+            },
+            count: match dp.relation {
+                artifact::DpRelation::AddRemove => format!(
+                    "private: the haplotype count is released with Gaussian noise of sd {:.3} \
+                     ({:.0}% of mu^2) and rounded; the sketch is the noisy sum over it",
+                    scales.count_sd,
+                    dp::COUNT_SHARE * 100.0
+                ),
+                artifact::DpRelation::ReplaceOne => {
+                    "public: the number of individuals is fixed by the relation".into()
+                }
+            },
+            snp_list: "not covered: the SNP list (and its positions and alleles) is the one \
+                 gmmn-ingest chose (VCF sites, --region, --min-maf); only the allele frequencies \
+                 of variants.parquet are private (from this release)"
+                .into(),
+            sites: 1,
+        };
+        private = Some((n.round(), frequencies, record));
+    } else {
+        let done = std::sync::atomic::AtomicU64::new(0);
+        for &s in &restart_seeds {
+            let tick = |k: u64| {
+                let d = done.fetch_add(k, std::sync::atomic::Ordering::Relaxed) + k;
+                progress(d, total);
+            };
+            values.extend(mean_features(&matrix, &spec, s, &tick));
+            values.extend_from_slice(&extra);
+        }
     }
+    let released_haplotypes = private
+        .as_ref()
+        .map_or(matrix.n_haplotypes() as u64, |p| p.0 as u64);
     let sketch = Sketch {
         restarts,
         features: row_len,
@@ -396,7 +509,7 @@ pub fn sketch(
     };
     let info = SketchInfo {
         group: group.clone(),
-        haplotypes: matrix.n_haplotypes() as u64,
+        haplotypes: released_haplotypes,
         snps: matrix.n_snps() as u64,
         features: opts.features,
         init: opts.init,
@@ -423,6 +536,7 @@ pub fn sketch(
             .map(|b| b.thresholds.clone())
             .unwrap_or_default(),
         count_scale: count_block.as_ref().map_or(1.0, |b| b.scale),
+        privacy: private.as_ref().map(|p| p.2.clone()),
     };
 
     std::fs::create_dir_all(out_dir).map_err(|e| ArtifactError::io(out_dir, e))?;
@@ -430,12 +544,22 @@ pub fn sketch(
     let sketch_path = out_dir.join(SKETCH_FILE);
     let mut out = OutputSet::new();
 
-    let variants_copy =
-        out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?;
+    let variants_copy = match &private {
+        None => out.stage_variants_copy(out_dir, &producer, &group, (&variants_path, &vm))?,
+        Some((n, frequencies, _)) => private_variants(
+            &mut out,
+            out_dir,
+            &producer,
+            &group,
+            (&variants_path, &vm),
+            *n,
+            frequencies,
+        )?,
+    };
 
     let mut manifest = info
         .into_params(Manifest::new(ArtifactKind::Sketch, producer))
-        .count("haplotypes", matrix.n_haplotypes() as u64)
+        .count("haplotypes", released_haplotypes)
         .count("snps", matrix.n_snps() as u64);
     manifest.seed = Some(opts.seed);
     manifest.shape = vec![restarts as u64, row_len as u64];
@@ -456,8 +580,45 @@ pub fn sketch(
         restarts,
         features: row_len,
         patterns: None,
+        privacy: private.map(|p| (p.2.epsilon, p.2.delta, p.2.clip, p.2.noise_sd)),
         sketch: sketch_path,
     })
+}
+
+/// The group's variants beside a private sketch: the same SNPs with the sketch's private
+/// allele frequencies, and no count but the SNPs and the released haplotype count (the split's
+/// counts of samples and monomorphic SNPs would leak).
+fn private_variants(
+    out: &mut OutputSet,
+    out_dir: &Path,
+    producer: &Producer,
+    group: &str,
+    (variants_path, source): (&Path, &Manifest),
+    haplotypes: f64,
+    frequencies: &[f64],
+) -> Result<FileRef, SketchError> {
+    let mut table = artifact::read_variants_parquet(variants_path)?;
+    table.allele_frequency = frequencies.to_vec();
+    let mut manifest = Manifest::new(ArtifactKind::Variants, producer.clone())
+        .param("group", group.to_string())
+        .param(
+            "copied_from",
+            "the group's variants, with the sketch's differentially private allele frequencies",
+        )
+        .count("snps", table.len() as u64)
+        .count("haplotypes", haplotypes as u64);
+    manifest.shape = source.shape.clone();
+    manifest.inputs = vec![FileRef::new(
+        "variants",
+        variants_path,
+        source.sha256.clone(),
+        out_dir,
+    )?];
+    let target = out_dir.join(VARIANTS_FILE);
+    let written = out.stage_artifact(&target, manifest, |w| {
+        artifact::write_variants_parquet(&mut *w, &table)
+    })?;
+    Ok(FileRef::new("variants", &target, written.sha256, out_dir)?)
 }
 
 /// `gmmn-sketch --features patterns`: the continuations of the contexts that at least
@@ -547,6 +708,7 @@ pub fn sketch_patterns(
         restarts: 1,
         features: info.patterns as usize,
         patterns: Some((info.patterns, info.min_count)),
+        privacy: None,
         sketch: sketch_path,
     })
 }

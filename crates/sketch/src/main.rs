@@ -88,6 +88,27 @@ struct Cli {
     /// Distribution of W: gaussian (the paper) or xavier-uniform (the authors' code)
     #[arg(long, default_value = "gaussian")]
     init: WeightInit,
+    /// Release a differentially private sketch: (epsilon, delta)-DP per individual for the whole
+    /// release (every restart and block, the allele frequencies of variants.parquet and, under
+    /// add-remove, the haplotype count); default: exact means, no guarantee
+    #[arg(long)]
+    dp_epsilon: Option<f64>,
+    /// DP: delta, well below 1 / the number of individuals
+    #[arg(long, default_value_t = 1e-6, requires = "dp_epsilon")]
+    dp_delta: f64,
+    /// DP: L2 bound on one individual's feature vector [default: the median norm of data-free
+    /// individuals with fair-coin alleles under the same features and seed; never the data's]
+    #[arg(long, requires = "dp_epsilon")]
+    dp_clip: Option<f64>,
+    /// DP: neighbouring data sets differ by one individual added or removed (add-remove: the
+    /// haplotype count is private and released noisy) or replaced (replace-one: twice the
+    /// sensitivity, the count is public)
+    #[arg(long, default_value = "add-remove", requires = "dp_epsilon")]
+    dp_relation: artifact::DpRelation,
+    /// DP: draw the noise from this seed instead of the operating system's entropy (for tests;
+    /// whoever knows the seed can remove the noise, so it is not recorded anywhere)
+    #[arg(long, requires = "dp_epsilon")]
+    dp_noise_seed: Option<u64>,
     #[command(flatten)]
     threads: artifact::cli::ThreadsArg,
     /// Only errors on stderr
@@ -102,7 +123,22 @@ fn main() -> ExitCode {
         eprintln!("gmmn-sketch: error: {e}");
         return ExitCode::FAILURE;
     }
+    let dp = cli.dp_epsilon.map(|epsilon| sketch::DpOptions {
+        epsilon,
+        delta: cli.dp_delta,
+        clip: cli.dp_clip,
+        relation: cli.dp_relation,
+        noise_seed: cli.dp_noise_seed,
+    });
     let features = match cli.features {
+        Features::Patterns if dp.is_some() => {
+            eprintln!(
+                "gmmn-sketch: error: --dp-epsilon with --features patterns: the pattern sketch \
+                 releases the contexts that the group's haplotypes share, chosen from the data; \
+                 differential privacy needs a feature map (identity, relu or window)"
+            );
+            return ExitCode::FAILURE;
+        }
         Features::Patterns => {
             let opts = sketch::PatternOptions {
                 order: cli.order,
@@ -125,6 +161,7 @@ fn main() -> ExitCode {
         identity_block: cli.identity_block.then_some(cli.identity_weight),
         count_features: cli.count_features,
         count_weight: cli.count_weight,
+        dp,
     };
     let bar = if cli.quiet {
         ProgressBar::hidden()

@@ -228,6 +228,7 @@ mod tests {
             count_weight: 3.0,
             count_thresholds: count.thresholds.clone(),
             count_scale: count.scale,
+            privacy: None,
         }
     }
 

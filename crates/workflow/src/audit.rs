@@ -202,6 +202,9 @@ pub struct Artifact {
     companions: Vec<PathBuf>,
     /// Where the data file is (canonical when it exists): the lineage's node.
     data_key: PathBuf,
+    /// Inputs a sketch names but the tree does not hold: the data owner's genotypes, which a
+    /// site keeps when it publishes its sketch (not a problem; listed so the reader knows).
+    pub withheld: Vec<String>,
 }
 
 /// The outcome of an audit.
@@ -602,6 +605,7 @@ fn check_manifest(
         inputs: Vec::new(),
         companions: Vec::new(),
         data_key: node_key(&data_path),
+        withheld: Vec::new(),
     };
     let mut problem = |file: &str, what: String| {
         problems.push(Problem {
@@ -726,7 +730,20 @@ fn check_manifest(
         }
         target
     };
+    // A published sketch (and the variants table beside it) travels without the genotypes and
+    // variants it was computed from.
+    let is_sketch = manifest.producer.stage == "sketch";
     for input in &manifest.inputs {
+        if is_sketch
+            && matches!(input.role.as_str(), "genotypes" | "variants")
+            && !input.resolve(manifest_dir).exists()
+        {
+            artifact.withheld.push(format!(
+                "{} {} (kept by the data owner)",
+                input.role, input.path
+            ));
+            continue;
+        }
         let target = check_ref("input", input);
         artifact
             .inputs
@@ -1311,6 +1328,7 @@ mod tests {
                 .collect(),
             companions: companions.iter().map(|c| root.join(c)).collect(),
             data_key: root.join(data),
+            withheld: Vec::new(),
         }
     }
 

@@ -93,6 +93,23 @@ enum Command {
     },
     /// Check every artifact under DIR (schema, data sha256, inputs) and the ledger of a sealed
     /// tree, and print the lineage; exits 1 when anything does not hold
+    /// Combine the sketches of one group computed at several sites (same features, seed and
+    /// SNPs; disjoint individuals) into one sketch gmmn-train takes as usual: the mean weighted
+    /// by each site's haplotype count. Only sketches travel; the genotypes stay at the sites
+    MergeSketches {
+        /// Sketch directories (or their sketch.npy), one per site
+        #[arg(required = true, num_args = 2..)]
+        sketches: Vec<PathBuf>,
+        /// Output directory (sketch.npy, variants.parquet, their manifests)
+        #[arg(long)]
+        out: PathBuf,
+        /// Name of the merged group, where the sites name theirs differently
+        #[arg(long)]
+        group: Option<String>,
+        /// Only errors on stderr
+        #[arg(long, short)]
+        quiet: bool,
+    },
     Audit {
         /// Results directory, e.g. the --out of gmmn run
         dir: PathBuf,
@@ -149,6 +166,19 @@ fn main() -> ExitCode {
         } => run(spec, out, jobs, from, force, bin),
         Command::Table { spec, out } => table(spec, out),
         Command::Check { spec } => check(spec),
+        Command::MergeSketches {
+            sketches,
+            out,
+            group,
+            quiet,
+        } => sketch::merge::merge_sketches(&sketches, &out, group.as_deref())
+            .map(|summary| {
+                if !quiet {
+                    print!("{summary}");
+                }
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from),
         Command::Audit {
             dir,
             seal,
@@ -316,6 +346,9 @@ fn audit(dir: PathBuf, seal: bool, no_lineage: bool, quiet: bool) -> anyhow::Res
     }
     let report = workflow::audit::audit(&dir)?;
     if !quiet {
+        for a in report.artifacts.iter().filter(|a| !a.withheld.is_empty()) {
+            println!("{}: inputs withheld: {}", a.manifest, a.withheld.join(", "));
+        }
         println!(
             "{}: {} manifest(s), {} file(s) hashed",
             dir.display(),

@@ -204,6 +204,12 @@ pub fn run(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
             return Err(RunError::MissingBinary { path });
         }
     }
+    if spec.sketch_attack {
+        let path = opts.bin.join("gmmn-sketch-attack");
+        if !path.is_file() {
+            return Err(RunError::MissingBinary { path });
+        }
+    }
     let dir = &opts.out;
     for sub in ["logs", ".gmmn"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(io(&dir.join(sub)))?;
@@ -450,7 +456,42 @@ impl Runner<'_> {
             ],
             params: sample_params,
         };
-        Ok(vec![sketch, train, sample])
+        let mut chain = vec![sketch, train, sample];
+        if let Some(attack) = self.attack_step(variant, group) {
+            chain.insert(1, attack);
+        }
+        Ok(chain)
+    }
+
+    /// gmmn-sketch-attack on one group's feature sketch (evaluate.sketch-attack): the training
+    /// part is the members, the held-out part the reference and the non-members.
+    fn attack_step(&self, variant: &crate::spec::Variant, group: &str) -> Option<Step> {
+        let patterns = variant.sketch.get("features").and_then(Value::as_str) == Some("patterns");
+        if !self.spec.sketch_attack || patterns || self.spec.holdout <= 0.0 {
+            return None;
+        }
+        let gdir = self.dir().join(&variant.name).join(group);
+        let groups = self.dir().join("groups");
+        let out = gdir.join("attack");
+        let params = self.with_seed(Params::new());
+        let mut args = vec![
+            Self::path_arg(&gdir.join("sketch")),
+            "--members".into(),
+            Self::path_arg(&groups.join(format!("{group}.parquet"))),
+            "--heldout".into(),
+            Self::path_arg(&groups.join(format!("{group}.heldout.parquet"))),
+            "--out".into(),
+            Self::path_arg(&out),
+        ];
+        args.extend(flags(&params));
+        Some(Step {
+            id: format!("sketch-attack/{}/{group}", variant.name),
+            stage: "sketch-attack",
+            args,
+            extra_args: self.threads_for_job(),
+            outputs: vec![out.join("attack.json")],
+            params,
+        })
     }
 
     /// `gmmn-<stage> INPUT --out DIR [params]` writing DIR/<output>, with --threads for the
@@ -811,6 +852,8 @@ pub fn reruns_from(from: &str, stage: &str) -> bool {
     let evaluation = matches!(stage, "project" | "discriminate");
     match (from, stage) {
         (f, s) if f == s => true,
+        // The sketch attack reads the split and the sketch.
+        (f, "sketch-attack") => index(f) <= index("sketch"),
         (f, "reference") => index(f) <= index("split"),
         ("reference", _) => evaluation,
         (f, s) => index(s) >= index(f),

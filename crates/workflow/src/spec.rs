@@ -92,6 +92,8 @@ struct RawEvaluate {
     baselines: Option<Vec<String>>,
     #[serde(default)]
     references: Vec<Params>,
+    #[serde(rename = "sketch-attack")]
+    sketch_attack: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +141,8 @@ pub struct Spec {
     pub baselines: Vec<String>,
     /// Reference simulators (gmmn-reference) judged beside the variants.
     pub references: Vec<Reference>,
+    /// Run gmmn-sketch-attack on every feature sketch (needs a hold-out).
+    pub sketch_attack: bool,
     pub variants: Vec<Variant>,
 }
 
@@ -211,6 +215,13 @@ impl Spec {
                     v.name
                 ));
             }
+        }
+        if raw.evaluate.sketch_attack == Some(true) && raw.evaluate.holdout.unwrap_or(0.0) == 0.0 {
+            problems.push(
+                "evaluate.sketch-attack: needs evaluate.holdout > 0 (the attack's reference and \
+                 non-members are held-out individuals)"
+                    .into(),
+            );
         }
         for (i, r) in raw.evaluate.references.iter().enumerate() {
             let name = r.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -316,6 +327,7 @@ impl Spec {
                 .iter()
                 .map(Reference::from_params)
                 .collect(),
+            sketch_attack: raw.evaluate.sketch_attack.unwrap_or(false),
             variants,
         })
     }

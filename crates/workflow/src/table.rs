@@ -68,6 +68,12 @@ pub struct Row {
     pub utility: Option<Utility>,
     /// Seconds of gmmn-train summed over groups (variants), of gmmn-reference (references).
     pub train_seconds: Option<f64>,
+    /// The sketches' differential privacy (largest epsilon over the groups; None: exact).
+    #[serde(default)]
+    pub sketch_epsilon: Option<f64>,
+    /// Mean over groups of gmmn-sketch-attack's AUC (evaluate.sketch-attack).
+    #[serde(default)]
+    pub sketch_attack_auc: Option<f64>,
     pub report: String,
     pub report_paper_protocol: Option<String>,
 }
@@ -147,6 +153,8 @@ fn read_row(
         privacy: c.privacy.clone(),
         utility: c.utility.clone(),
         train_seconds: None,
+        sketch_epsilon: None,
+        sketch_attack_auc: None,
         report: path.to_string_lossy().into_owned(),
         report_paper_protocol: None,
     })
@@ -210,6 +218,7 @@ pub fn rows(
                 .filter_map(|g| timings.get(&format!("train/{}/{g}", v.name)).copied())
                 .collect();
             row.train_seconds = (secs.len() == groups.len()).then(|| secs.iter().sum());
+            add_sketch_attack(&mut row, &base, groups)?;
             rows.push(row);
         }
         for r in &spec.references {
@@ -239,6 +248,34 @@ pub fn rows(
         )?);
     }
     Ok(rows)
+}
+
+/// The sketch attack's AUC (mean over groups) and the sketches' epsilon, where the run has
+/// every group's attack.json.
+fn add_sketch_attack(row: &mut Row, base: &Path, groups: &[String]) -> Result<(), TableError> {
+    let mut aucs = Vec::new();
+    let mut epsilon: Option<f64> = None;
+    for g in groups {
+        let path = base
+            .join(g)
+            .join("attack")
+            .join(sketch::attack::ATTACK_FILE);
+        if !path.is_file() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| bad(&path, e.to_string()))?;
+        let attack: sketch::attack::SketchAttack =
+            serde_json::from_str(&text).map_err(|e| bad(&path, e.to_string()))?;
+        aucs.push(attack.auc);
+        if let Some(e) = attack.epsilon {
+            epsilon = Some(epsilon.map_or(e, |x: f64| x.max(e)));
+        }
+    }
+    if !aucs.is_empty() {
+        row.sketch_attack_auc = Some(aucs.iter().sum::<f64>() / aucs.len() as f64);
+        row.sketch_epsilon = epsilon;
+    }
+    Ok(())
 }
 
 fn label_of(r: &Row) -> String {
@@ -343,6 +380,7 @@ pub fn markdown(spec: &Spec, dir: &Path, rows: &[Row]) -> String {
 
 fn privacy_table(s: &mut String, rows: &[Row]) {
     let _ = writeln!(s, "\n## Privacy and utility\n");
+    let attacks = rows.iter().any(|r| r.sketch_attack_auc.is_some());
     let mut pairs: Vec<String> = rows
         .iter()
         .filter_map(|r| r.utility.as_ref())
@@ -359,18 +397,32 @@ fn privacy_table(s: &mut String, rows: &[Row]) {
          ones' share: what chance gives). Membership AUC: a distance-to-closest-record attack \
          (0.5 = no leak). Ancestry, hardest pair ({}): accuracy of a classifier of that pair \
          trained on the synthetic haplotypes and tested on the held-out real ones (trained on \
-         the real training haplotypes in brackets).\n",
+         the real training haplotypes in brackets).{}\n",
         if pairs.is_empty() {
             "none measured".to_string()
         } else {
             pairs.join("; ")
+        },
+        if attacks {
+            " Sketch epsilon: the (epsilon, delta)-DP of the variant's sketches per individual \
+             (gmmn-sketch --dp-epsilon; ∞: exact means). Sketch attack AUC: gmmn-sketch-attack's \
+             membership test on the released sketch itself (members: the training individuals; \
+             non-members and the attacker's reference: halves of the held-out ones), mean over \
+             the groups."
+        } else {
+            ""
         }
     );
     let _ = writeln!(
         s,
-        "| configuration | AATS train / held-out | privacy loss | identical (held-out real) | membership AUC | ancestry, hardest pair: synthetic (real) |"
+        "| configuration | AATS train / held-out | privacy loss | identical (held-out real) | membership AUC | ancestry, hardest pair: synthetic (real) |{}",
+        if attacks { " sketch epsilon | sketch attack AUC |" } else { "" }
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|{}",
+        if attacks { "---:|---:|" } else { "" }
+    );
     for r in rows {
         let (aats, loss, identical, auc) = match &r.privacy {
             Some(p) => (
@@ -390,9 +442,22 @@ fn privacy_table(s: &mut String, rows: &[Row]) {
                 u.trained_on_synthetic.hardest_pair, u.trained_on_real.hardest_pair
             )
         });
+        let attack = if attacks {
+            format!(
+                " {} | {} |",
+                match (r.kind, r.sketch_epsilon) {
+                    (RowKind::Variant, Some(e)) => format!("{e}"),
+                    (RowKind::Variant, None) if r.sketch_attack_auc.is_some() => "∞ (exact)".into(),
+                    _ => "-".into(),
+                },
+                num(r.sketch_attack_auc, 3)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "| {} | {aats} | {loss} | {identical} | {auc} | {ancestry} |",
+            "| {} | {aats} | {loss} | {identical} | {auc} | {ancestry} |{attack}",
             label_of(r)
         );
     }
