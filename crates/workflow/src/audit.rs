@@ -731,12 +731,15 @@ fn check_manifest(
         target
     };
     // A published sketch (and the variants table beside it) travels without the genotypes and
-    // variants it was computed from.
+    // variants it was computed from: such an input, outside the audited tree and absent, is
+    // withheld, not missing (inside the tree a vanished input is still a problem).
     let is_sketch = manifest.producer.stage == "sketch";
     for input in &manifest.inputs {
+        let target = input.resolve(manifest_dir);
         if is_sketch
             && matches!(input.role.as_str(), "genotypes" | "variants")
-            && !input.resolve(manifest_dir).exists()
+            && !target.exists()
+            && !node_key(&target).starts_with(node_key(root))
         {
             artifact.withheld.push(format!(
                 "{} {} (kept by the data owner)",
