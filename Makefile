@@ -20,11 +20,12 @@ export LIBTORCH_USE_PYTORCH := 1
 export VIRTUAL_ENV := $(VENV)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help setup bcftools build build-release test reproduce quality validate bench clean
+.PHONY: help setup bcftools build build-release test reproduce quality privacy validate bench clean
 
 help:
 	@echo "make reproduce   set up, build, run Table I (workflows/table1.yaml) and the quickstart, audit (results in $(OUT)/)"
 	@echo "make quality     the ablation of docs/quality.md (table1.yaml + quality.yaml) and its figures in docs/figures/"
+	@echo "make privacy     utility against privacy of DP sketches (workflows/privacy.yaml), its figure in docs/figures/"
 	@echo "make validate    the best configuration and the references on 4 simulated data sets it was not tuned on"
 	@echo "make test        build and run every test"
 	@echo "make bench       ingest beside bcftools, training step beside its GEMM floor, evaluation beside its target, output at scale, SNP scaling"
@@ -109,6 +110,14 @@ quality: build-release
 		cp $(OUT)/table1/local-window/report/synthetic.$$f.png docs/figures/best.$$f.png; \
 	done
 	@echo "figures: docs/figures/paper.*.png (relu-restarts) and docs/figures/best.*.png (local-window)"
+
+# `make privacy`: the best GMMN on exact and differentially private sketches, with both
+# membership attacks (docs/privacy.md; workflows/privacy.yaml), the figure copied to docs/figures/.
+privacy: build-release
+	@mkdir -p $(OUT) docs/figures
+	$(BIN)/gmmn run workflows/privacy.yaml --out $(OUT)/privacy --jobs $(JOBS) > $(OUT)/privacy.stdout
+	@cat $(OUT)/privacy/table.md
+	cp $(OUT)/privacy/privacy.png docs/figures/privacy.png
 
 # `make validate`: tools/validation_data.py simulates four data sets (stdpopsim/msprime; needs
 # msprime and stdpopsim, installed into .venv here) and writes a spec per data set from

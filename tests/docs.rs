@@ -15,8 +15,9 @@ use gmmn_sim::{
 };
 
 /// The pages whose commands are checked.
-const PAGES: [&str; 7] = [
+const PAGES: [&str; 8] = [
     "README.md",
+    "docs/privacy.md",
     "docs/stages.md",
     "docs/workflows.md",
     "docs/table1.md",
@@ -72,6 +73,38 @@ fn is_walkthrough_step(text: &str) -> bool {
     ["target/release/gmmn-", "bcftools ", "plink2 "]
         .iter()
         .any(|p| text.starts_with(p))
+}
+
+/// The data steward's walkthrough of docs/privacy.md: every command of the page but make and
+/// gmmn run (private sketches of two sites, their merge, its audit, the sketch attack).
+fn is_privacy_step(c: &DocCommand) -> bool {
+    c.page == "docs/privacy.md" && c.text.starts_with("target/release/gmmn")
+}
+
+/// Runs the walkthrough of docs/privacy.md in order, as written.
+#[test]
+fn the_privacy_walkthrough_runs_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let steps: Vec<DocCommand> = doc_commands("docs/privacy.md")
+        .into_iter()
+        .filter(is_privacy_step)
+        .collect();
+    assert!(steps.len() >= 7, "{steps:?}");
+    for c in &steps {
+        let o = run_doc_command(c, tmp.path());
+        assert!(
+            o.status.success(),
+            "{} failed:\n{}{}",
+            where_(c),
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    let merged =
+        std::fs::read_to_string(tmp.path().join("out/steward/merged/sketch.npy.meta.yaml"))
+            .unwrap();
+    assert!(merged.contains("sites: 2"), "{merged}");
+    assert!(tmp.path().join("out/steward/attack/attack.json").is_file());
 }
 
 /// Runs the walkthrough of docs/stages.md in order, as written.
@@ -143,91 +176,93 @@ fn every_other_command_names_what_runs_it() {
             problems.push(e);
         }
         let bin_name = binary_of(&c.text);
-        let verdict: Result<(), String> =
-            if c.page == "docs/stages.md" && is_walkthrough_step(&c.text) {
-                Ok(()) // the walkthrough, run above
-            } else if bin_name == Some("gmmn") && w.get(1) == Some(&"simulate") {
-                simulate_shown += 1; // tests/simulate.rs runs the README's
-                Ok(())
-            } else if bin_name == Some("gmmn") && w.get(1) == Some(&"check") {
-                let o = Command::new(bin("gmmn"))
-                    .args(&w[1..])
-                    .current_dir(&root)
-                    .output()
-                    .unwrap();
-                o.status
-                    .success()
-                    .then_some(())
-                    .ok_or_else(|| format!("fails: {}", stderr(&o)))
-            } else if bin_name == Some("gmmn")
-                && matches!(w.get(1).copied(), Some("run") | Some("table"))
+        let verdict: Result<(), String> = if (c.page == "docs/stages.md"
+            && is_walkthrough_step(&c.text))
+            || is_privacy_step(&c)
+        {
+            Ok(()) // a walkthrough, run above
+        } else if bin_name == Some("gmmn") && w.get(1) == Some(&"simulate") {
+            simulate_shown += 1; // tests/simulate.rs runs the README's
+            Ok(())
+        } else if bin_name == Some("gmmn") && w.get(1) == Some(&"check") {
+            let o = Command::new(bin("gmmn"))
+                .args(&w[1..])
+                .current_dir(&root)
+                .output()
+                .unwrap();
+            o.status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("fails: {}", stderr(&o)))
+        } else if bin_name == Some("gmmn")
+            && matches!(w.get(1).copied(), Some("run") | Some("table"))
+        {
+            let spec = w.get(2).copied().unwrap_or("");
+            let stem = Path::new(spec)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("");
+            let o = Command::new(bin("gmmn"))
+                .args(["check", spec])
+                .current_dir(&root)
+                .output()
+                .unwrap();
+            if !o.status.success() {
+                Err(format!("its spec fails gmmn check: {}", stderr(&o)))
+            } else if !makefile
+                .lines()
+                .any(|l| l.contains(stem) && (l.starts_with("SPECS") || l.contains("for s in")))
+                && !c.text.contains("paper")
             {
-                let spec = w.get(2).copied().unwrap_or("");
-                let stem = Path::new(spec)
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or("");
-                let o = Command::new(bin("gmmn"))
-                    .args(["check", spec])
-                    .current_dir(&root)
-                    .output()
-                    .unwrap();
-                if !o.status.success() {
-                    Err(format!("its spec fails gmmn check: {}", stderr(&o)))
-                } else if !makefile
-                    .lines()
-                    .any(|l| l.contains(stem) && (l.starts_with("SPECS") || l.contains("for s in")))
-                    && !c.text.contains("paper")
-                {
-                    Err(format!("no make target runs {spec}"))
-                } else {
-                    Ok(())
-                }
-            } else if bin_name == Some("gmmn") && w.get(1) == Some(&"audit") {
-                // `make reproduce` audits each of its runs.
-                makefile
-                    .contains("gmmn audit $(OUT)/$$s")
-                    .then_some(())
-                    .ok_or_else(|| "make reproduce does not audit".into())
-            } else if bin_name.is_some() {
-                Err("a stage command outside the walkthrough: run it in a test".into())
-            } else if let Some(t) = c.text.strip_prefix("make ") {
-                let t = t.split(' ').next().unwrap();
-                targets
-                    .contains(&t)
-                    .then_some(())
-                    .ok_or_else(|| format!("no make target `{t}`"))
-            } else if w[0] == "bash" {
-                let script = w.get(1).copied().unwrap_or("");
-                if !exists(script) {
-                    Err(format!("{script} does not exist"))
-                } else if !makefile.contains(&format!("bash {script}")) {
-                    Err(format!("make bench does not run {script}"))
-                } else {
-                    Ok(())
-                }
-            } else if w[0] == "snakemake" || w[0] == "nextflow" {
-                // Snakemake runs in tests/snakemake.rs (the tiny spec); Nextflow cannot be installed
-                // on the machines this is built on: its files are checked to exist.
-                let named: Vec<&str> = w
-                    .windows(2)
-                    .filter(|p| matches!(p[0], "-s" | "--configfile" | "--spec" | "run"))
-                    .map(|p| p[1])
-                    .collect();
-                match named.iter().find(|p| !exists(p)) {
-                    Some(p) => Err(format!("{p} does not exist")),
-                    None => Ok(()),
-                }
-            } else if c.text.starts_with(".venv/bin/pip install ") {
-                Ok(())
-            } else if w[0].starts_with(".venv/bin/python") || w[0].starts_with("python") {
-                let script = w.get(1).copied().unwrap_or("");
-                exists(script)
-                    .then_some(())
-                    .ok_or_else(|| format!("{script} does not exist"))
+                Err(format!("no make target runs {spec}"))
             } else {
-                Err("no rule says what runs it".into())
-            };
+                Ok(())
+            }
+        } else if bin_name == Some("gmmn") && w.get(1) == Some(&"audit") {
+            // `make reproduce` audits each of its runs.
+            makefile
+                .contains("gmmn audit $(OUT)/$$s")
+                .then_some(())
+                .ok_or_else(|| "make reproduce does not audit".into())
+        } else if bin_name.is_some() {
+            Err("a stage command outside the walkthrough: run it in a test".into())
+        } else if let Some(t) = c.text.strip_prefix("make ") {
+            let t = t.split(' ').next().unwrap();
+            targets
+                .contains(&t)
+                .then_some(())
+                .ok_or_else(|| format!("no make target `{t}`"))
+        } else if w[0] == "bash" {
+            let script = w.get(1).copied().unwrap_or("");
+            if !exists(script) {
+                Err(format!("{script} does not exist"))
+            } else if !makefile.contains(&format!("bash {script}")) {
+                Err(format!("make bench does not run {script}"))
+            } else {
+                Ok(())
+            }
+        } else if w[0] == "snakemake" || w[0] == "nextflow" {
+            // Snakemake runs in tests/snakemake.rs (the tiny spec); Nextflow cannot be installed
+            // on the machines this is built on: its files are checked to exist.
+            let named: Vec<&str> = w
+                .windows(2)
+                .filter(|p| matches!(p[0], "-s" | "--configfile" | "--spec" | "run"))
+                .map(|p| p[1])
+                .collect();
+            match named.iter().find(|p| !exists(p)) {
+                Some(p) => Err(format!("{p} does not exist")),
+                None => Ok(()),
+            }
+        } else if c.text.starts_with(".venv/bin/pip install ") {
+            Ok(())
+        } else if w[0].starts_with(".venv/bin/python") || w[0].starts_with("python") {
+            let script = w.get(1).copied().unwrap_or("");
+            exists(script)
+                .then_some(())
+                .ok_or_else(|| format!("{script} does not exist"))
+        } else {
+            Err("no rule says what runs it".into())
+        };
         if let Err(e) = verdict {
             problems.push(format!("{}: {e}", where_(&c)));
         }

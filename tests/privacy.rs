@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
 use gmmn_sim::{data, run, stderr, stdout, venv_python_with};
+use serde_json::Value;
 
 /// dp-accounting (PyPI, Google): the independent accountant the noise scale is checked with.
 const DP_ACCOUNTING: &str = "0.6.0";

@@ -558,3 +558,74 @@ fn a_second_run_on_the_same_directory_is_refused() {
     assert!(!out.join("ingest").exists(), "a refused run wrote nothing");
     // (A lock file whose holder is gone is taken over: the unit tests of workflow::run.)
 }
+
+#[test]
+fn sketch_attack_adds_columns_and_the_privacy_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    // The tiny spec with the sketch attack, no projection, and its identity variant made
+    // (5, 1e-6)-DP.
+    let spec = tiny_spec(tmp.path(), |t| {
+        t.replace(
+            "  holdout: 0.5\n",
+            "  holdout: 0.5\n  sketch-attack: true\n",
+        )
+        .replace("  project: true\n", "  project: false\n")
+        .replace(
+            "    sketch: {features: identity}\n",
+            "    sketch: {features: identity, dp-epsilon: 5, dp-delta: 0.000001}\n",
+        )
+    });
+    let o = run_spec(&spec, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for step in ["sketch-attack/relu/EAS", "sketch-attack/identity/EUR"] {
+        assert!(ran(&o, step), "{step} did not run:\n{}", stderr(&o));
+    }
+    for f in [
+        "relu/EAS/attack/attack.json",
+        "identity/EUR/attack/attack.json",
+        "privacy.png",
+        "privacy.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap();
+    assert_eq!(row("identity")["sketch_epsilon"].as_f64(), Some(5.0));
+    assert!(row("relu")["sketch_epsilon"].is_null());
+    for v in ["relu", "identity"] {
+        let auc = row(v)["sketch_attack_auc"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&auc), "{v}: {auc}");
+    }
+    assert!(row("independent")["sketch_attack_auc"].is_null());
+    let md = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(
+        md.contains("| sketch epsilon | sketch attack AUC |"),
+        "{md}"
+    );
+    assert!(md.contains("privacy.png"));
+    let audit = gmmn(&[&"audit", &out, &"--no-lineage"]);
+    assert!(audit.status.success(), "{}", stdout(&audit));
+    // A rerun runs nothing.
+    let again = run_spec(&spec, &out, &[]);
+    assert!(again.status.success());
+    assert!(
+        up_to_date(&again, "sketch-attack/relu/EAS"),
+        "{}",
+        stderr(&again)
+    );
+
+    // Without a hold-out the attack has no non-members: refused by name.
+    let bad = tiny_spec(tmp.path(), |t| {
+        t.replace("  holdout: 0.5\n", "  sketch-attack: true\n")
+    });
+    let o = gmmn(&[&"check", &bad]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("evaluate.sketch-attack"),
+        "{}",
+        stderr(&o)
+    );
+}

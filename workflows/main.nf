@@ -425,6 +425,10 @@ workflow {
     def holdout = evaluate.holdout == null ? 0 : evaluate.holdout
     def paperProtocol = evaluate['paper-protocol'] == null ? false : evaluate['paper-protocol']
     def baselines = evaluate.baselines == null ? ['floor'] : evaluate.baselines
+    if (evaluate['sketch-attack']) {
+        // Not scheduled here (yet): a table without the attack's columns would look complete.
+        error("${specPath}: evaluate.sketch-attack: not supported by main.nf; run the spec with `gmmn run`")
+    }
     baselines.each { b ->
         if (b == 'holdout') {
             error("${specPath}: evaluate.baselines: `holdout` is now called `floor` (the noise floor: training vs held-out real haplotypes when evaluate.holdout > 0, else two halves of the real data): write `baselines: [floor]`")

@@ -461,6 +461,17 @@ fn privacy_table(s: &mut String, rows: &[Row]) {
             label_of(r)
         );
     }
+    let attacked = rows
+        .iter()
+        .filter(|r| r.kind == RowKind::Variant && r.sketch_attack_auc.is_some())
+        .count();
+    if attacked >= 2 {
+        let _ = writeln!(
+            s,
+            "\nUtility against privacy (Delta, LD, both AUCs per epsilon): \
+             ![privacy.png](privacy.png)"
+        );
+    }
     let flagged: Vec<&Row> = rows
         .iter()
         .filter(|r| r.privacy.as_ref().is_some_and(|p| !p.flags.is_empty()))
@@ -545,10 +556,107 @@ pub fn write_table(
         std::io::Write::write_all(w, md.as_bytes())
             .map_err(|e| artifact::ArtifactError::io(dir.join("table.md"), e))
     })?;
-    out.stage_artifact(&dir.join("table.json"), manifest("json"), |w| {
+    let table_json = out.stage_artifact(&dir.join("table.json"), manifest("json"), |w| {
         std::io::Write::write_all(w, json.as_bytes())
             .map_err(|e| artifact::ArtifactError::io(dir.join("table.json"), e))
     })?;
+    privacy_figure(&mut out, dir, &rows, &table_json.sha256)?;
     out.commit()?;
     Ok(md)
+}
+
+/// `privacy.png`/`.svg`: Delta, the membership AUC of the synthetic haplotypes and the sketch
+/// attack's AUC against the sketches' epsilon, for a run whose variants' sketches were attacked
+/// (evaluate.sketch-attack) at two or more privacy levels. Drawn from table.json's rows.
+fn privacy_figure(
+    out: &mut OutputSet,
+    dir: &Path,
+    rows: &[Row],
+    table_sha256: &str,
+) -> Result<(), TableError> {
+    let attacked: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.kind == RowKind::Variant && r.sketch_attack_auc.is_some())
+        .collect();
+    if attacked.len() < 2 {
+        return Ok(());
+    }
+    // x = log10 epsilon; the exact sketch (no epsilon) one decade right of the largest.
+    let largest = attacked
+        .iter()
+        .filter_map(|r| r.sketch_epsilon)
+        .fold(f64::NAN, f64::max);
+    let exact_x = if largest.is_finite() {
+        largest.log10() + 1.0
+    } else {
+        1.0
+    };
+    let mut by_x: Vec<(f64, &Row)> = attacked
+        .iter()
+        .map(|r| (r.sketch_epsilon.map_or(exact_x, f64::log10), *r))
+        .collect();
+    by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let series_of = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
+        by_x.iter()
+            .map(|(x, r)| (*x, f(r).unwrap_or(f64::NAN)))
+            .collect()
+    };
+    let delta = series_of(&|r| Some(r.delta));
+    let membership = series_of(&|r| r.privacy.as_ref().map(|p| p.membership_auc));
+    let attack = series_of(&|r| r.sketch_attack_auc);
+    let ld = series_of(&|r| Some(r.ld_r2_correlation_within));
+    let af = series_of(&|r| Some(r.af_correlation));
+    let series = [
+        artifact::plot::Series {
+            label: "Delta (0 = indistinguishable from held-out real)",
+            points: &delta,
+            color: artifact::plot::group_colour(0),
+        },
+        artifact::plot::Series {
+            label: "LD r^2 correlation",
+            points: &ld,
+            color: artifact::plot::group_colour(3),
+        },
+        artifact::plot::Series {
+            label: "allele frequency correlation",
+            points: &af,
+            color: artifact::plot::group_colour(4),
+        },
+        artifact::plot::Series {
+            label: "membership AUC, synthetic haplotypes (0.5 = no leak)",
+            points: &membership,
+            color: artifact::plot::group_colour(1),
+        },
+        artifact::plot::Series {
+            label: "sketch attack AUC (0.5 = no leak)",
+            points: &attack,
+            color: artifact::plot::group_colour(2),
+        },
+    ];
+    let title = "Utility against privacy of the sketch";
+    let x_label = format!(
+        "log10 epsilon (delta per the sketch manifests); the exact sketch at x = {exact_x:.0}"
+    );
+    let png = artifact::plot::line_chart_png(title, &x_label, "", &series, false, (900, 560))?;
+    let svg = artifact::plot::line_chart_svg(title, &x_label, "", &series, false, (900, 560))?;
+    for (ext, bytes) in [("png", png), ("svg", svg.into_bytes())] {
+        let path = dir.join(format!("privacy.{ext}"));
+        let mut m = Manifest::new(
+            ArtifactKind::Plot,
+            Producer::new("workflow", "gmmn-workflow", env!("CARGO_PKG_VERSION")),
+        )
+        .param("figure", "privacy")
+        .param("plots", "Delta, LD r^2 and allele frequency correlations, membership AUC and sketch attack AUC per variant against log10 epsilon")
+        .param("format", ext);
+        m.inputs = vec![FileRef::new(
+            "report",
+            &dir.join("table.json"),
+            table_sha256.to_string(),
+            dir,
+        )?];
+        out.stage_artifact(&path, m, |w| {
+            std::io::Write::write_all(w, &bytes).map_err(|e| artifact::ArtifactError::io(&path, e))
+        })?;
+    }
+    Ok(())
 }
