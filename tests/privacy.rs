@@ -525,3 +525,110 @@ fn the_sketch_attack_reports_an_auc_for_exact_and_private_sketches() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("pattern sketch"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_public_snp_list_is_kept_whole_and_recorded_as_public() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = data("sim_ooa4_chr22_5k.vcf.gz");
+    let o = gmmn_sim::bcftools(&[&"query", &"-f", &"%CHROM\\t%POS\\t%REF\\t%ALT\\n", &vcf]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Every third SNP: the "public" list.
+    let listed: Vec<String> = stdout(&o)
+        .lines()
+        .step_by(3)
+        .map(|l| l.replace("\\t", "\t"))
+        .collect();
+    let list = dir.path().join("snps.tsv");
+    std::fs::write(
+        &list,
+        format!("# chrom pos ref alt\n{}\n", listed.join("\n")),
+    )
+    .unwrap();
+    let ingest = dir.path().join("ingest");
+    let o = run(
+        "gmmn-ingest",
+        &[&vcf, &"--out", &ingest, &"--variants", &list],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kept = artifact::read_variants_parquet(&ingest.join("variants.parquet")).unwrap();
+    let got: Vec<String> = kept
+        .variants
+        .iter()
+        .map(|v| format!("{}\t{}\t{}\t{}", v.chrom, v.pos, v.reference, v.alternate))
+        .collect();
+    assert_eq!(got, listed);
+    let m = manifest(&ingest.join("genotypes.parquet"));
+    assert_eq!(m["counts"]["skipped_not_listed"], 5000 - listed.len());
+    assert!(m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["role"] == "snp_list"));
+    // A private sketch of it says its SNP list is public.
+    let groups = dir.path().join("groups");
+    let o = run(
+        "gmmn-split",
+        &[
+            &ingest.join("genotypes.parquet"),
+            &"--panel",
+            &data("sim_ooa4_chr22_5k.panel"),
+            &"--column",
+            &"pop",
+            &"--groups",
+            &"YRI",
+            &"--out",
+            &groups,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = dir.path().join("sketch");
+    assert!(
+        sketch(&groups.join("YRI.parquet"), &s, &["--dp-epsilon", "2"])
+            .status
+            .success()
+    );
+    let note = manifest(&s.join("sketch.npy"))["params"]["privacy"]["snp_list"].clone();
+    assert!(note.as_str().unwrap().starts_with("public"), "{note}");
+    // ... and one made from the cohort's own SNPs says it is not covered.
+    let base = split_5k();
+    let t = dir.path().join("own");
+    assert!(sketch(
+        &base.join("groups").join("YRI.parquet"),
+        &t,
+        &["--dp-epsilon", "2"]
+    )
+    .status
+    .success());
+    let note = manifest(&t.join("sketch.npy"))["params"]["privacy"]["snp_list"].clone();
+    assert!(note.as_str().unwrap().starts_with("not covered"), "{note}");
+
+    // Refusals: a listed SNP the VCF lacks, a malformed line, a data-driven filter beside it.
+    let absent = dir.path().join("absent.tsv");
+    std::fs::write(&absent, format!("{}\n22\t1\tA\tG\n", listed[0])).unwrap();
+    let malformed = dir.path().join("malformed.tsv");
+    std::fs::write(&malformed, "22\tx\tA\tG\n").unwrap();
+    for (file, extra, want) in [
+        (
+            &absent,
+            vec![],
+            "absent.tsv: 1 of its 2 SNPs are not biallelic SNPs of",
+        ),
+        (&malformed, vec![], "malformed.tsv: line 1: position `x`"),
+        (
+            &list,
+            vec!["--min-maf", "0.05"],
+            "--variants with --min-maf",
+        ),
+    ] {
+        let out = dir.path().join("refused");
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            vec![&vcf, &"--out", &out, &"--variants", file];
+        for e in &extra {
+            args.push(e);
+        }
+        let o = run("gmmn-ingest", &args);
+        assert!(!o.status.success(), "{want}: accepted");
+        assert!(stderr(&o).contains(want), "{want}: {}", stderr(&o));
+        assert!(!out.exists(), "{want}: left output");
+    }
+}

@@ -67,6 +67,7 @@ pub(crate) fn read_bcf(
     check_header_text(path, &String::from_utf8_lossy(&raw))?;
     let selected = select_samples(path, &header_samples, opts.samples_file.as_deref())?;
     let mut state = RecordState::new(path, &header_samples, selected, opts);
+    state.load_list()?;
 
     let mut record = bcf::Record::default();
     let mut line = Vec::with_capacity(1 << 16);

@@ -142,6 +142,9 @@ pub struct IngestOptions {
     pub allow_unphased: bool,
     /// Decompression worker threads for bgzip input.
     pub threads: usize,
+    /// A public SNP list (`--variants`): keep exactly these SNPs, each of which the VCF must
+    /// hold, so that the SNP list owes nothing to the cohort (and sites share one list).
+    pub variants: Option<PathBuf>,
 }
 
 impl Default for IngestOptions {
@@ -154,6 +157,7 @@ impl Default for IngestOptions {
             missing: MissingPolicy::Error,
             allow_unphased: false,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            variants: None,
         }
     }
 }
@@ -171,10 +175,12 @@ pub struct SkipCounts {
     pub below_maf: u64,
     /// Outside `--region` (when the file has no index and is scanned).
     pub outside_region: u64,
+    /// Not in the `--variants` list.
+    pub not_listed: u64,
 }
 
 impl SkipCounts {
-    pub fn as_pairs(&self) -> [(&'static str, u64); 6] {
+    pub fn as_pairs(&self) -> [(&'static str, u64); 7] {
         [
             ("multiallelic", self.multiallelic),
             ("not_snp", self.not_snp),
@@ -182,6 +188,7 @@ impl SkipCounts {
             ("missing", self.missing),
             ("below_maf", self.below_maf),
             ("outside_region", self.outside_region),
+            ("not_listed", self.not_listed),
         ]
     }
 
@@ -287,7 +294,68 @@ fn validate(opts: &IngestOptions) -> Result<(), IngestError> {
     if opts.max_snps == Some(0) {
         return Err(IngestError::Options("--max-snps must be at least 1".into()));
     }
+    if opts.variants.is_some() && (opts.min_maf > 0.0 || opts.max_snps.is_some()) {
+        return Err(IngestError::Options(
+            "--variants with --min-maf or --max-snps: a public SNP list is kept whole; those \
+             options would choose SNPs from the cohort's data"
+                .into(),
+        ));
+    }
     Ok(())
+}
+
+/// One SNP as `--variants` lists it and as records are matched: chrom, pos, REF, ALT.
+type Site = (String, u64, String, String);
+
+/// The `--variants` list: a variants Parquet (as gmmn-ingest writes) or a tab-separated text
+/// file of CHROM POS REF ALT per line (`bcftools query -f '%CHROM\t%POS\t%REF\t%ALT\n'`;
+/// lines starting with `#` ignored).
+pub fn read_snp_list(path: &Path) -> Result<Vec<Site>, IngestError> {
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let table = artifact::read_variants_parquet(path)?;
+        return Ok(table
+            .variants
+            .into_iter()
+            .map(|v| (v.chrom, v.pos, v.reference, v.alternate))
+            .collect());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| IngestError::io(path, e))?;
+    let mut sites = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let bad = |m: String| IngestError::at(path, Some(line_no), m);
+        if f.len() != 4 {
+            return Err(bad(format!(
+                "{} tab-separated fields; expected CHROM POS REF ALT",
+                f.len()
+            )));
+        }
+        let pos: u64 = f[1]
+            .parse()
+            .map_err(|_| bad(format!("position `{}` is not a number", f[1])))?;
+        let site = (
+            f[0].to_string(),
+            pos,
+            f[2].to_ascii_uppercase(),
+            f[3].to_ascii_uppercase(),
+        );
+        if !seen.insert(site.clone()) {
+            return Err(bad(format!(
+                "{}:{} {}>{} listed twice",
+                f[0], pos, f[2], f[3]
+            )));
+        }
+        sites.push(site);
+    }
+    if sites.is_empty() {
+        return Err(IngestError::at(path, None, "no SNP in the list"));
+    }
+    Ok(sites)
 }
 
 /// Read the `--samples` file: one id per line; blank lines ignored; duplicates are an error.
@@ -408,6 +476,7 @@ pub fn read_vcf(
 
     let selected = select_samples(path, &header_samples, opts.samples_file.as_deref())?;
     let mut state = RecordState::new(path, &header_samples, selected, opts);
+    state.load_list()?;
 
     // With a region and an index beside a bgzip file, seek; otherwise scan and filter.
     let index = match (&region, compression) {
@@ -579,6 +648,8 @@ struct RecordState<'a> {
     skipped: SkipCounts,
     stopped_at_max_snps: bool,
     seen_sites: HashSet<(String, u64, String, String)>,
+    /// `--variants`: the listed SNPs (None: every SNP).
+    listed: Option<HashSet<Site>>,
 }
 
 impl<'a> RecordState<'a> {
@@ -606,6 +677,7 @@ impl<'a> RecordState<'a> {
             skipped: SkipCounts::default(),
             stopped_at_max_snps: false,
             seen_sites: HashSet::new(),
+            listed: None,
         }
     }
 
@@ -664,6 +736,19 @@ impl<'a> RecordState<'a> {
             Some(&mut self.skipped.not_snp)
         } else {
             None
+        };
+        let skip = match (skip, &self.listed) {
+            (None, Some(listed))
+                if !listed.contains(&(
+                    record.chrom.to_string(),
+                    record.pos,
+                    reference.to_ascii_uppercase(),
+                    alt.to_ascii_uppercase(),
+                )) =>
+            {
+                Some(&mut self.skipped.not_listed)
+            }
+            (skip, _) => skip,
         };
         if let Some(counter) = skip {
             *counter += 1;
@@ -915,11 +1000,38 @@ impl<'a> RecordState<'a> {
         Ok(())
     }
 
+    /// Read `--variants`, if given.
+    pub(crate) fn load_list(&mut self) -> Result<(), IngestError> {
+        if let Some(list) = &self.opts.variants {
+            self.listed = Some(read_snp_list(list)?.into_iter().collect());
+        }
+        Ok(())
+    }
+
     fn finish(
         self,
         compression: Compression,
         index: Option<PathBuf>,
     ) -> Result<Ingested, IngestError> {
+        if let (Some(listed), Some(list)) = (&self.listed, &self.opts.variants) {
+            let mut absent: Vec<&Site> = listed.difference(&self.seen_sites).collect();
+            if !absent.is_empty() {
+                absent.sort();
+                let (c, p, r, a) = absent[0];
+                return Err(IngestError::at(
+                    list,
+                    None,
+                    format!(
+                        "{} of its {} SNPs are not biallelic SNPs of {}{} (first: {c}:{p} {r}>{a}); \
+                         every site must hold the whole list",
+                        absent.len(),
+                        listed.len(),
+                        self.path.display(),
+                        if self.opts.region.is_some() { " in --region" } else { "" },
+                    ),
+                ));
+            }
+        }
         if self.variants.is_empty() {
             return Err(IngestError::at(
                 self.path,
@@ -1025,6 +1137,9 @@ fn write_outputs(
     if let Some(index) = &data.index {
         inputs.push(FileRef::hashed("index", index, out_dir)?);
     }
+    if let Some(list) = &opts.variants {
+        inputs.push(FileRef::hashed("snp_list", list, out_dir)?);
+    }
     if let Some(samples) = &opts.samples_file {
         inputs.push(FileRef::hashed("samples", samples, out_dir)?);
     }
@@ -1054,6 +1169,10 @@ fn write_outputs(
             )
             .param("min_maf", opts.min_maf)
             .param("max_snps", opts.max_snps.map(|n| n as u64))
+            .param(
+                "variants",
+                opts.variants.as_ref().map(|p| p.display().to_string()),
+            )
             .param("missing", opts.missing.as_str())
             .param("allow_unphased", opts.allow_unphased);
         m.inputs = inputs.clone();

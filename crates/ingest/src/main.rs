@@ -38,6 +38,11 @@ struct Cli {
     /// Stop after this many kept SNPs
     #[arg(long)]
     max_snps: Option<usize>,
+    /// Keep exactly the SNPs of this public list (a variants.parquet, or tab-separated CHROM
+    /// POS REF ALT lines); each must be in the VCF. The SNP list then owes nothing to the
+    /// cohort (what a private sketch needs), and sites ingesting with one list share it
+    #[arg(long)]
+    variants: Option<PathBuf>,
     /// What to do with missing alleles
     #[arg(long, value_enum, default_value_t = Missing::Error)]
     missing: Missing,
@@ -74,6 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Missing::DropVariant => MissingPolicy::DropVariant,
         },
         allow_unphased: cli.allow_unphased,
+        variants: cli.variants,
         ..IngestOptions::default()
     };
     if let Some(t) = cli.threads.threads {

@@ -481,10 +481,7 @@ pub fn sketch(
                     "public: the number of individuals is fixed by the relation".into()
                 }
             },
-            snp_list: "not covered: the SNP list (and its positions and alleles) is the one \
-                 gmmn-ingest chose (VCF sites, --region, --min-maf); only the allele frequencies \
-                 of variants.parquet are private (from this release)"
-                .into(),
+            snp_list: snp_list_note(input, &gm),
             sites: 1,
         };
         private = Some((n.round(), frequencies, record));
@@ -583,6 +580,38 @@ pub fn sketch(
         privacy: private.map(|p| (p.2.epsilon, p.2.delta, p.2.clip, p.2.noise_sd)),
         sketch: sketch_path,
     })
+}
+
+/// What the privacy record says of the SNP list: public when the split's input, the ingest,
+/// kept a `--variants` list, else not covered by the guarantee.
+fn snp_list_note(input: &Path, split_manifest: &Manifest) -> String {
+    let dir = input.parent().unwrap_or(Path::new("."));
+    let public = split_manifest
+        .inputs
+        .iter()
+        .filter(|r| r.role == "genotypes")
+        .filter_map(|r| open_artifact(&r.resolve(dir), ArtifactKind::Genotypes).ok())
+        .find_map(|ingest| {
+            let list = ingest.params.get("variants")?.as_str()?.to_string();
+            let sha = ingest
+                .inputs
+                .iter()
+                .find(|r| r.role == "snp_list")?
+                .sha256
+                .clone();
+            Some((list, sha))
+        });
+    match public {
+        Some((list, sha)) => format!(
+            "public: exactly the SNPs of the list given to gmmn-ingest --variants ({list}, sha256 \
+             {sha}); the allele frequencies of variants.parquet are private (from this release)"
+        ),
+        None => "not covered: the SNP list (and its positions and alleles) is the one gmmn-ingest \
+                 chose from the cohort (VCF sites, --region, --min-maf; fix it with gmmn-ingest \
+                 --variants); only the allele frequencies of variants.parquet are private (from \
+                 this release)"
+            .into(),
+    }
 }
 
 /// The group's variants beside a private sketch: the same SNPs with the sketch's private
