@@ -40,43 +40,33 @@ fn split_5k() -> &'static Path {
             &[&data("sim_ooa4_chr22_5k.vcf.gz"), &"--out", &ingest],
         );
         assert!(o.status.success(), "{}", stderr(&o));
-        let o = run(
-            "gmmn-split",
-            &[
-                &ingest.join("genotypes.parquet"),
-                &"--panel",
-                &data("sim_ooa4_chr22_5k.panel"),
-                &"--column",
-                &"pop",
-                &"--groups",
-                &"CEU,YRI",
-                &"--holdout-fraction",
-                &"0.5",
-                &"--out",
-                &base.join("groups"),
-            ],
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
+        let split = |panel: &Path, groups: &str, holdout: &str, out: &str| {
+            let o = run(
+                "gmmn-split",
+                &[
+                    &ingest.join("genotypes.parquet"),
+                    &"--panel",
+                    &panel,
+                    &"--column",
+                    &"pop",
+                    &"--groups",
+                    &groups,
+                    &"--holdout-fraction",
+                    &holdout,
+                    &"--out",
+                    &base.join(out),
+                ],
+            );
+            assert!(o.status.success(), "{}", stderr(&o));
+        };
+        let panel = data("sim_ooa4_chr22_5k.panel");
+        split(&panel, "CEU,YRI", "0.5", "groups");
         // CEU whole (no hold-out) and CEU over three sites.
-        let o = run(
-            "gmmn-split",
-            &[
-                &ingest.join("genotypes.parquet"),
-                &"--panel",
-                &data("sim_ooa4_chr22_5k.panel"),
-                &"--column",
-                &"pop",
-                &"--groups",
-                &"CEU",
-                &"--out",
-                &base.join("whole"),
-            ],
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
-        let panel = std::fs::read_to_string(data("sim_ooa4_chr22_5k.panel")).unwrap();
+        split(&panel, "CEU", "0", "whole");
+        let text = std::fs::read_to_string(&panel).unwrap();
         let mut sites = String::new();
         let mut k = 0;
-        for (i, line) in panel.lines().enumerate() {
+        for (i, line) in text.lines().enumerate() {
             let mut f: Vec<String> = line.split('\t').map(String::from).collect();
             if i > 0 && f[1] == "CEU" {
                 f[1] = format!("CEU{}", k % 3);
@@ -86,21 +76,7 @@ fn split_5k() -> &'static Path {
             sites.push('\n');
         }
         std::fs::write(base.join("sites.panel"), sites).unwrap();
-        let o = run(
-            "gmmn-split",
-            &[
-                &ingest.join("genotypes.parquet"),
-                &"--panel",
-                &base.join("sites.panel"),
-                &"--column",
-                &"pop",
-                &"--groups",
-                &"CEU0,CEU1,CEU2",
-                &"--out",
-                &base.join("sites"),
-            ],
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
+        split(&base.join("sites.panel"), "CEU0,CEU1,CEU2", "0", "sites");
         base
     })
 }

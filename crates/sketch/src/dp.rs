@@ -383,22 +383,8 @@ pub fn private_sum(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::toy;
     use artifact::features::WeightInit;
-    use artifact::HaplotypeLabel;
-
-    fn toy(n: usize, m: usize) -> GenotypeMatrix {
-        let labels = (0..n)
-            .map(|i| HaplotypeLabel {
-                sample: format!("s{}", i / 2),
-                haplotype: (i % 2) as u8,
-                group: Some("G".into()),
-            })
-            .collect();
-        let values = (0..n * m)
-            .map(|k| ((k * 7 + k / 3) % 5 == 0) as u8)
-            .collect();
-        GenotypeMatrix::new(labels, m, values).unwrap()
-    }
 
     #[test]
     fn gdp_matches_known_values() {

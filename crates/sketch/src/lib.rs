@@ -743,11 +743,12 @@ pub fn sketch_patterns(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use artifact::HaplotypeLabel;
 
-    fn toy(n: usize, m: usize) -> GenotypeMatrix {
+    /// A small deterministic one-group matrix (also the dp module's tests').
+    pub(crate) fn toy(n: usize, m: usize) -> GenotypeMatrix {
         let labels = (0..n)
             .map(|i| HaplotypeLabel {
                 sample: format!("s{}", i / 2),
