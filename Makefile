@@ -112,12 +112,16 @@ quality: build-release
 	@echo "figures: docs/figures/paper.*.png (relu-restarts) and docs/figures/best.*.png (local-window)"
 
 # `make privacy`: the best GMMN on exact and differentially private sketches, with both
-# membership attacks (docs/privacy.md; workflows/privacy.yaml), the figure copied to docs/figures/.
+# membership attacks (docs/privacy.md; workflows/privacy.yaml, and privacy-small.yaml on groups of
+# 36-49 people), the figures copied to docs/figures/.
 privacy: build-release
 	@mkdir -p $(OUT) docs/figures
-	$(BIN)/gmmn run workflows/privacy.yaml --out $(OUT)/privacy --jobs $(JOBS) > $(OUT)/privacy.stdout
-	@cat $(OUT)/privacy/table.md
-	cp $(OUT)/privacy/privacy.png docs/figures/privacy.png
+	@for s in privacy privacy-small; do \
+		echo "== gmmn run workflows/$$s.yaml --out $(OUT)/$$s --jobs $(JOBS)"; \
+		$(BIN)/gmmn run workflows/$$s.yaml --out $(OUT)/$$s --jobs $(JOBS) > $(OUT)/$$s.stdout || exit 1; \
+		cat $(OUT)/$$s/table.md; \
+		cp $(OUT)/$$s/privacy.png docs/figures/$$s.png; \
+	done
 
 # `make validate`: tools/validation_data.py simulates four data sets (stdpopsim/msprime; needs
 # msprime and stdpopsim, installed into .venv here) and writes a spec per data set from

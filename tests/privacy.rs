@@ -506,10 +506,10 @@ fn the_sketch_attack_reports_an_auc_for_exact_and_private_sketches() {
 fn a_public_snp_list_is_kept_whole_and_recorded_as_public() {
     let dir = tempfile::tempdir().unwrap();
     let vcf = data("sim_ooa4_chr22_5k.vcf.gz");
-    let o = gmmn_sim::bcftools(&[&"query", &"-f", &"%CHROM\\t%POS\\t%REF\\t%ALT\\n", &vcf]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o_list = gmmn_sim::bcftools(&[&"query", &"-f", &"%CHROM\\t%POS\\t%REF\\t%ALT\\n", &vcf]);
+    assert!(o_list.status.success(), "{}", stderr(&o_list));
     // Every third SNP: the "public" list.
-    let listed: Vec<String> = stdout(&o)
+    let listed: Vec<String> = stdout(&o_list)
         .lines()
         .step_by(3)
         .map(|l| l.replace("\\t", "\t"))
@@ -577,6 +577,57 @@ fn a_public_snp_list_is_kept_whole_and_recorded_as_public() {
     .success());
     let note = manifest(&t.join("sketch.npy"))["params"]["privacy"]["snp_list"].clone();
     assert!(note.as_str().unwrap().starts_with("not covered"), "{note}");
+
+    // Sites whose SNP lists differ (as many SNPs, other ones) cannot merge.
+    let other: Vec<String> = stdout(&o_list)
+        .lines()
+        .skip(1)
+        .step_by(3)
+        .take(listed.len())
+        .map(String::from)
+        .collect();
+    assert_eq!(other.len(), listed.len());
+    let other_list = dir.path().join("other.tsv");
+    std::fs::write(&other_list, other.join("\n") + "\n").unwrap();
+    let other_ingest = dir.path().join("other-ingest");
+    let o = run(
+        "gmmn-ingest",
+        &[&vcf, &"--out", &other_ingest, &"--variants", &other_list],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let other_groups = dir.path().join("other-groups");
+    let o = run(
+        "gmmn-split",
+        &[
+            &other_ingest.join("genotypes.parquet"),
+            &"--panel",
+            &data("sim_ooa4_chr22_5k.panel"),
+            &"--column",
+            &"pop",
+            &"--groups",
+            &"YRI",
+            &"--out",
+            &other_groups,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let u = dir.path().join("other-sketch");
+    assert!(sketch(
+        &other_groups.join("YRI.parquet"),
+        &u,
+        &["--dp-epsilon", "2"]
+    )
+    .status
+    .success());
+    let merged = dir.path().join("merged");
+    let o = run("gmmn", &[&"merge-sketches", &s, &u, &"--out", &merged]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("different variant lists (first difference at SNP 1"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!merged.exists());
 
     // Refusals: a listed SNP the VCF lacks, a malformed line, a data-driven filter beside it.
     let absent = dir.path().join("absent.tsv");
