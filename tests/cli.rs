@@ -5,7 +5,7 @@
 use gmmn_sim::{bin, help_flags};
 
 /// (binary, subcommand) of every command a user runs.
-const COMMANDS: [(&str, Option<&str>); 9] = [
+const COMMANDS: [(&str, Option<&str>); 11] = [
     ("gmmn-ingest", None),
     ("gmmn-split", None),
     ("gmmn-sketch", None),
@@ -15,11 +15,14 @@ const COMMANDS: [(&str, Option<&str>); 9] = [
     ("gmmn-project", None),
     ("gmmn-discriminate", None),
     ("gmmn", Some("simulate")),
+    ("gmmn-sketch-attack", None),
+    ("gmmn", Some("merge-sketches")),
 ];
 
 /// Stages that draw random numbers: --seed, default artifact::cli::DEFAULT_SEED.
-const SEEDED: [&str; 8] = [
+const SEEDED: [&str; 9] = [
     "gmmn-split",
+    "gmmn-sketch-attack",
     "gmmn-sketch",
     "gmmn-train",
     "gmmn-sample",
@@ -38,8 +41,9 @@ const GROUPED: [&str; 4] = [
 ];
 
 /// Stages with a worker pool (rayon, libtorch or the bgzip decoder): --threads, no default.
-const THREADED: [&str; 7] = [
+const THREADED: [&str; 8] = [
     "gmmn-ingest",
+    "gmmn-sketch-attack",
     "gmmn-sketch",
     "gmmn-train",
     "gmmn-sample",
