@@ -75,6 +75,20 @@ fn is_walkthrough_step(text: &str) -> bool {
         .any(|p| text.starts_with(p))
 }
 
+/// Run each command of a walkthrough in order, in `dir`, each one having to succeed.
+fn run_walkthrough(steps: &[DocCommand], dir: &Path) {
+    for c in steps {
+        let o = run_doc_command(c, dir);
+        assert!(
+            o.status.success(),
+            "{} failed:\n{}{}",
+            where_(c),
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
+
 /// The data steward's walkthrough of docs/privacy.md: every command of the page but make and
 /// gmmn run (private sketches of two sites, their merge, its audit, the sketch attack).
 fn is_privacy_step(c: &DocCommand) -> bool {
@@ -90,16 +104,7 @@ fn the_privacy_walkthrough_runs_as_written() {
         .filter(is_privacy_step)
         .collect();
     assert!(steps.len() >= 7, "{steps:?}");
-    for c in &steps {
-        let o = run_doc_command(c, tmp.path());
-        assert!(
-            o.status.success(),
-            "{} failed:\n{}{}",
-            where_(c),
-            stdout(&o),
-            stderr(&o)
-        );
-    }
+    run_walkthrough(&steps, tmp.path());
     let merged =
         std::fs::read_to_string(tmp.path().join("out/steward/merged/sketch.npy.meta.yaml"))
             .unwrap();
@@ -116,16 +121,7 @@ fn the_stage_walkthrough_runs_as_written() {
         .filter(|c| is_walkthrough_step(&c.text))
         .collect();
     assert!(walkthrough.len() >= 9, "{walkthrough:?}");
-    for c in &walkthrough {
-        let o = run_doc_command(c, tmp.path());
-        assert!(
-            o.status.success(),
-            "{} failed:\n{}{}",
-            where_(c),
-            stdout(&o),
-            stderr(&o)
-        );
-    }
+    run_walkthrough(&walkthrough, tmp.path());
     // Where the walkthrough ends: a held-out report with the privacy figures.
     let report = std::fs::read_to_string(tmp.path().join("out/1kg/report/report.json")).unwrap();
     assert!(report.contains("privacy"), "{report}");

@@ -27,6 +27,28 @@ fn npy_f32(path: &Path) -> Vec<f32> {
         .collect()
 }
 
+/// `gmmn-split GENOTYPES --panel P --column pop --groups G --holdout-fraction H --out OUT`,
+/// which must succeed.
+fn split(genotypes: &Path, panel: &Path, groups: &str, holdout: &str, out: &Path) {
+    let o = run(
+        "gmmn-split",
+        &[
+            &genotypes,
+            &"--panel",
+            &panel,
+            &"--column",
+            &"pop",
+            &"--groups",
+            &groups,
+            &"--holdout-fraction",
+            &holdout,
+            &"--out",
+            &out,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// The 5k data split by population with half held out, once per test binary, plus a panel
 /// that spreads CEU's individuals over three sites.
 fn split_5k() -> &'static Path {
@@ -41,23 +63,13 @@ fn split_5k() -> &'static Path {
         );
         assert!(o.status.success(), "{}", stderr(&o));
         let split = |panel: &Path, groups: &str, holdout: &str, out: &str| {
-            let o = run(
-                "gmmn-split",
-                &[
-                    &ingest.join("genotypes.parquet"),
-                    &"--panel",
-                    &panel,
-                    &"--column",
-                    &"pop",
-                    &"--groups",
-                    &groups,
-                    &"--holdout-fraction",
-                    &holdout,
-                    &"--out",
-                    &base.join(out),
-                ],
-            );
-            assert!(o.status.success(), "{}", stderr(&o));
+            split(
+                &ingest.join("genotypes.parquet"),
+                panel,
+                groups,
+                holdout,
+                &base.join(out),
+            )
         };
         let panel = data("sim_ooa4_chr22_5k.panel");
         split(&panel, "CEU,YRI", "0.5", "groups");
@@ -542,21 +554,13 @@ fn a_public_snp_list_is_kept_whole_and_recorded_as_public() {
         .any(|r| r["role"] == "snp_list"));
     // A private sketch of it says its SNP list is public.
     let groups = dir.path().join("groups");
-    let o = run(
-        "gmmn-split",
-        &[
-            &ingest.join("genotypes.parquet"),
-            &"--panel",
-            &data("sim_ooa4_chr22_5k.panel"),
-            &"--column",
-            &"pop",
-            &"--groups",
-            &"YRI",
-            &"--out",
-            &groups,
-        ],
+    split(
+        &ingest.join("genotypes.parquet"),
+        &data("sim_ooa4_chr22_5k.panel"),
+        "YRI",
+        "0",
+        &groups,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let s = dir.path().join("sketch");
     assert!(
         sketch(&groups.join("YRI.parquet"), &s, &["--dp-epsilon", "2"])
@@ -596,21 +600,13 @@ fn a_public_snp_list_is_kept_whole_and_recorded_as_public() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let other_groups = dir.path().join("other-groups");
-    let o = run(
-        "gmmn-split",
-        &[
-            &other_ingest.join("genotypes.parquet"),
-            &"--panel",
-            &data("sim_ooa4_chr22_5k.panel"),
-            &"--column",
-            &"pop",
-            &"--groups",
-            &"YRI",
-            &"--out",
-            &other_groups,
-        ],
+    split(
+        &other_ingest.join("genotypes.parquet"),
+        &data("sim_ooa4_chr22_5k.panel"),
+        "YRI",
+        "0",
+        &other_groups,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let u = dir.path().join("other-sketch");
     assert!(sketch(
         &other_groups.join("YRI.parquet"),

@@ -8,7 +8,7 @@
 //! larger for members. The other half of the held-out individuals are the non-members; the AUC
 //! of members against non-members is the attack's success (0.5: no better than a coin).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use artifact::features::FeatureMap;
 use artifact::rng::SeededRng;
@@ -19,7 +19,7 @@ use artifact::{
 use serde::Serialize;
 
 use crate::dp::{self, Part};
-use crate::{SketchError, SKETCH_FILE};
+use crate::SketchError;
 
 pub const ATTACK_FILE: &str = "attack.json";
 pub const ATTACK_STAGE: &str = "sketch-attack";
@@ -109,13 +109,9 @@ pub fn attack(
     out_dir: &Path,
     seed: u64,
 ) -> Result<SketchAttack, SketchError> {
-    let sketch_path: PathBuf = if sketch_dir.is_dir() {
-        sketch_dir.join(SKETCH_FILE)
-    } else {
-        sketch_dir.to_path_buf()
-    };
+    let sketch_path = crate::sketch_file(sketch_dir);
     let manifest = open_artifact(&sketch_path, ArtifactKind::Sketch)?;
-    if manifest.params.get("features").and_then(|v| v.as_str()) == Some("patterns") {
+    if chain::info::is_pattern_sketch(&manifest) {
         return Err(SketchError::Usage(format!(
             "{}: a pattern sketch is not a mean of features; this attack scores feature sketches",
             sketch_path.display()

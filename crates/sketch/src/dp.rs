@@ -212,6 +212,8 @@ pub fn person_part(
             let row_len = spec.row_len();
             let mut w32 = vec![0f32; len * row_len];
             spec.fill_weight_rows_serial(*seed, rows.start, &mut w32);
+            let weight: Vec<f64> = w32.iter().map(|&v| v as f64).collect();
+            drop(w32);
             let mut out = vec![0f64; n_people * len];
             // The SNPs the rows read: a window's, or all of them.
             let a = match spec.map {
@@ -222,13 +224,7 @@ pub fn person_part(
                 let x = &matrix.row(h)[a..a + row_len];
                 let o = &mut out[p * len..(p + 1) * len];
                 for (k, ok) in o.iter_mut().enumerate() {
-                    let dot: f64 = w32[k * row_len..(k + 1) * row_len]
-                        .iter()
-                        .zip(x)
-                        .filter(|(_, &xj)| xj != 0)
-                        .map(|(wj, _)| *wj as f64)
-                        .sum();
-                    *ok += dot.max(0.0);
+                    *ok += crate::relu_dot(&weight[k * row_len..(k + 1) * row_len], x);
                 }
             }
             (len, out)
@@ -351,6 +347,8 @@ pub fn private_sum(
 ) -> PrivateSum {
     let parts = parts(spec, restart_seeds);
     let (count, of) = people(matrix);
+    // Two passes over every part (norms, then the scaled sum) rather than one that holds
+    // people x D values: that would be the size of the genotype matrix times D / M.
     let norms = squared_norms(matrix, spec, &parts, &of, count);
     let scale: Vec<f64> = norms
         .iter()

@@ -108,8 +108,8 @@ pub struct SketchSummary {
     pub features: usize,
     /// A pattern sketch: its rows and the min-count applied.
     pub patterns: Option<(u64, u64)>,
-    /// A private sketch: epsilon, delta, clip and noise sd.
-    pub privacy: Option<(f64, f64, f64, f64)>,
+    /// A private sketch's record.
+    pub privacy: Option<artifact::DpRelease>,
     pub sketch: PathBuf,
 }
 
@@ -136,11 +136,12 @@ impl std::fmt::Display for SketchSummary {
             self.features,
             self.sketch.display()
         )?;
-        if let Some((epsilon, delta, clip, sd)) = self.privacy {
+        if let Some(p) = &self.privacy {
             writeln!(
                 f,
-                "  ({epsilon}, {delta})-differentially private per individual: clip {clip:.4}, \
-                 noise sd {sd:.4} on the clipped sums"
+                "  ({}, {})-differentially private per individual: clip {:.4}, noise sd {:.4} on \
+                 the clipped sums",
+                p.epsilon, p.delta, p.clip, p.noise_sd
             )?;
         }
         Ok(())
@@ -252,13 +253,7 @@ fn window_means(
             for h in 0..n {
                 let x = &matrix.row(h)[a..a + w];
                 for (k, s) in sums.iter_mut().enumerate() {
-                    let dot: f64 = weight[k * w..(k + 1) * w]
-                        .iter()
-                        .zip(x)
-                        .filter(|(_, &xj)| xj != 0)
-                        .map(|(wj, _)| *wj)
-                        .sum();
-                    *s += dot.max(0.0);
+                    *s += relu_dot(&weight[k * w..(k + 1) * w], x);
                 }
             }
             for (o, s) in out.iter_mut().zip(&sums) {
@@ -267,6 +262,27 @@ fn window_means(
             progress(f as u64);
         });
     mu
+}
+
+/// ReLU(w . x) for one row of W and a 0/1 haplotype slice, summed in f64 over the ALT alleles
+/// only (the exact sketch's window features and every feature of the private one).
+pub(crate) fn relu_dot(weight: &[f64], x: &[u8]) -> f64 {
+    weight
+        .iter()
+        .zip(x)
+        .filter(|(_, &xj)| xj != 0)
+        .map(|(wj, _)| *wj)
+        .sum::<f64>()
+        .max(0.0)
+}
+
+/// A sketch directory's sketch.npy, or the sketch.npy itself.
+pub fn sketch_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(SKETCH_FILE)
+    } else {
+        path.to_path_buf()
+    }
 }
 
 /// Mean allele-count features ([`CountBlock`]) of every haplotype of `matrix`.
@@ -393,15 +409,13 @@ pub fn sketch(
     } else {
         None
     };
-    // The extra blocks do not depend on W: computed once, appended to every row.
-    let mut extra = Vec::new();
-    if opts.identity_block.is_some() {
-        extra.extend(allele_frequencies(&matrix));
-    }
-    if let Some(block) = &count_block {
-        extra.extend(mean_count_features(&matrix, block));
-    }
-    let row_len = spec.features + extra.len();
+    let row_len = spec.features
+        + if opts.identity_block.is_some() {
+            matrix.n_snps()
+        } else {
+            0
+        }
+        + count_block.as_ref().map_or(0, |b| b.thresholds.len());
     let restart_seeds: Vec<u64> = (0..restarts as u64)
         .map(|r| restart_seed(opts.seed, r))
         .collect();
@@ -486,6 +500,14 @@ pub fn sketch(
         };
         private = Some((n.round(), frequencies, record));
     } else {
+        // The extra blocks do not depend on W: computed once, appended to every row.
+        let mut extra = Vec::new();
+        if opts.identity_block.is_some() {
+            extra.extend(allele_frequencies(&matrix));
+        }
+        if let Some(block) = &count_block {
+            extra.extend(mean_count_features(&matrix, block));
+        }
         let done = std::sync::atomic::AtomicU64::new(0);
         for &s in &restart_seeds {
             let tick = |k: u64| {
@@ -577,7 +599,7 @@ pub fn sketch(
         restarts,
         features: row_len,
         patterns: None,
-        privacy: private.map(|p| (p.2.epsilon, p.2.delta, p.2.clip, p.2.noise_sd)),
+        privacy: private.map(|p| p.2),
         sketch: sketch_path,
     })
 }

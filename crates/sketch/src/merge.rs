@@ -16,7 +16,7 @@ use artifact::{
     VARIANTS_FILE,
 };
 
-use crate::{SketchError, SKETCH_FILE};
+use crate::{sketch_file, SketchError, SKETCH_FILE};
 
 /// The stage name merged sketches record as their producer.
 pub const MERGE_STAGE: &str = "merge-sketches";
@@ -36,19 +36,10 @@ fn usage(message: String) -> SketchError {
     SketchError::Usage(message)
 }
 
-/// A sketch directory or its sketch.npy.
-fn sketch_file(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.join(SKETCH_FILE)
-    } else {
-        path.to_path_buf()
-    }
-}
-
 fn read_site(path: &Path) -> Result<Site, SketchError> {
     let path = sketch_file(path);
     let manifest = open_artifact(&path, ArtifactKind::Sketch)?;
-    if manifest.params.get("features").and_then(|v| v.as_str()) == Some("patterns") {
+    if chain::info::is_pattern_sketch(&manifest) {
         return Err(usage(format!(
             "{}: a pattern sketch holds only the contexts that enough of its own site's \
              haplotypes share, so sites' pattern sketches cannot be merged; merge feature-map \

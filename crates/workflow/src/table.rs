@@ -596,43 +596,44 @@ fn privacy_figure(
         .map(|r| (r.sketch_epsilon.map_or(exact_x, f64::log10), *r))
         .collect();
     by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let series_of = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
-        by_x.iter()
-            .map(|(x, r)| (*x, f(r).unwrap_or(f64::NAN)))
-            .collect()
-    };
-    let delta = series_of(&|r| Some(r.delta));
-    let membership = series_of(&|r| r.privacy.as_ref().map(|p| p.membership_auc));
-    let attack = series_of(&|r| r.sketch_attack_auc);
-    let ld = series_of(&|r| Some(r.ld_r2_correlation_within));
-    let af = series_of(&|r| Some(r.af_correlation));
-    let series = [
-        artifact::plot::Series {
-            label: "Delta (0 = indistinguishable from held-out real)",
-            points: &delta,
-            color: artifact::plot::group_colour(0),
-        },
-        artifact::plot::Series {
-            label: "LD r^2 correlation",
-            points: &ld,
-            color: artifact::plot::group_colour(3),
-        },
-        artifact::plot::Series {
-            label: "allele frequency correlation",
-            points: &af,
-            color: artifact::plot::group_colour(4),
-        },
-        artifact::plot::Series {
-            label: "membership AUC, synthetic haplotypes (0.5 = no leak)",
-            points: &membership,
-            color: artifact::plot::group_colour(1),
-        },
-        artifact::plot::Series {
-            label: "sketch attack AUC (0.5 = no leak)",
-            points: &attack,
-            color: artifact::plot::group_colour(2),
-        },
+    // (label, colour, value of a row), drawn in this order.
+    type RowValue = fn(&Row) -> Option<f64>;
+    let lines: [(&str, usize, RowValue); 5] = [
+        ("Delta (0 = indistinguishable from held-out real)", 0, |r| {
+            Some(r.delta)
+        }),
+        ("LD r^2 correlation", 3, |r| {
+            Some(r.ld_r2_correlation_within)
+        }),
+        ("allele frequency correlation", 4, |r| {
+            Some(r.af_correlation)
+        }),
+        (
+            "membership AUC, synthetic haplotypes (0.5 = no leak)",
+            1,
+            |r| r.privacy.as_ref().map(|p| p.membership_auc),
+        ),
+        ("sketch attack AUC (0.5 = no leak)", 2, |r| {
+            r.sketch_attack_auc
+        }),
     ];
+    let points: Vec<Vec<(f64, f64)>> = lines
+        .iter()
+        .map(|(_, _, value)| {
+            by_x.iter()
+                .map(|(x, r)| (*x, value(r).unwrap_or(f64::NAN)))
+                .collect()
+        })
+        .collect();
+    let series: Vec<artifact::plot::Series> = lines
+        .iter()
+        .zip(&points)
+        .map(|((label, colour, _), points)| artifact::plot::Series {
+            label,
+            points,
+            color: artifact::plot::group_colour(*colour),
+        })
+        .collect();
     let title = "Utility against privacy of the sketch";
     let x_label = format!(
         "log10 epsilon (delta per the sketch manifests); the exact sketch at x = {exact_x:.0}"
