@@ -142,6 +142,13 @@ fn simulate_mistakes_are_refused_with_the_reason() {
     let missing = tmp.path().join("nope.vcf.gz");
     let not_vcf = tmp.path().join("notes.txt");
     std::fs::write(&not_vcf, "hello\n").unwrap();
+    let sites_only = tmp.path().join("sites.vcf");
+    std::fs::write(
+        &sites_only,
+        "##fileformat=VCFv4.2\n##contig=<ID=22>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
+         22\t100\trs1\tA\tG\t.\t.\t.\n",
+    )
+    .unwrap();
     let cases: Vec<(Vec<&dyn AsRef<std::ffi::OsStr>>, &str)> = vec![
         (vec![&missing, &"--individuals", &"5"], "no such VCF file"),
         (vec![&vcf, &"--individuals", &"0"], "at least 1"),
@@ -165,6 +172,10 @@ fn simulate_mistakes_are_refused_with_the_reason() {
             vec![&not_vcf, &"--individuals", &"5"],
             "not a VCF or BCF file",
         ),
+        (
+            vec![&sites_only, &"--individuals", &"5"],
+            "names no samples",
+        ),
     ];
     for (mut args, message) in cases {
         args.extend([&"--out" as &dyn AsRef<std::ffi::OsStr>, &out]);
@@ -173,5 +184,7 @@ fn simulate_mistakes_are_refused_with_the_reason() {
         let e = stderr(&o);
         assert!(e.contains(message), "expected `{message}` in: {e}");
         assert!(!e.contains("panicked"), "{e}");
+        // Refused before anything was committed: no output directory left behind.
+        assert!(!out.exists(), "{message}: {} left behind", out.display());
     }
 }

@@ -130,8 +130,34 @@ pub fn spec_text(opts: &SimulateOptions, vcf: &Path, panel: &Path) -> String {
 }
 
 /// Check the options, write the panel (when there is none) and the spec, run it, write the
-/// report.
+/// report. An --out directory this call created is removed again when it fails before any
+/// artifact is committed (a bad VCF leaves nothing behind); one holding committed artifacts is
+/// kept, so that a rerun goes on where the failed one stopped.
 pub fn simulate(opts: &SimulateOptions) -> Result<SimulateSummary, SimulateError> {
+    let created = !opts.out.exists();
+    let result = simulate_in(opts);
+    if result.is_err() && created && opts.out.is_dir() && !holds_artifact(&opts.out) {
+        let _ = std::fs::remove_dir_all(&opts.out);
+    }
+    result
+}
+
+/// Whether any committed artifact (a `*.manifest.yaml`) lies under `dir`.
+fn holds_artifact(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            holds_artifact(&path)
+        } else {
+            path.to_string_lossy().ends_with(".manifest.yaml")
+        }
+    })
+}
+
+fn simulate_in(opts: &SimulateOptions) -> Result<SimulateSummary, SimulateError> {
     if opts.individuals == 0 {
         return Err(SimulateError::Usage(
             "--individuals must be at least 1".into(),
