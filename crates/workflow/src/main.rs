@@ -91,8 +91,6 @@ enum Command {
         /// Workflow spec (YAML)
         spec: PathBuf,
     },
-    /// Check every artifact under DIR (schema, data sha256, inputs) and the ledger of a sealed
-    /// tree, and print the lineage; exits 1 when anything does not hold
     /// Combine the sketches of one group computed at several sites (same features, seed and
     /// SNPs; disjoint individuals) into one sketch gmmn-train takes as usual: the mean weighted
     /// by each site's haplotype count. Only sketches travel; the genotypes stay at the sites
@@ -110,6 +108,8 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Check every artifact under DIR (schema, data sha256, inputs) and the ledger of a sealed
+    /// tree, and print the lineage; exits 1 when anything does not hold or DIR holds no artifact
     Audit {
         /// Results directory, e.g. the --out of gmmn run
         dir: PathBuf,
