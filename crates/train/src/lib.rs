@@ -103,6 +103,9 @@ pub struct TrainOptions {
     /// Write a checkpoint every this many steps (0: never).
     pub checkpoint_every: u64,
     pub resume: bool,
+    /// Resume when OUT/checkpoint holds a checkpoint these options can resume, else start at
+    /// step 0 (a killed `gmmn run` picks up where its training stopped).
+    pub resume_if_checkpoint: bool,
     /// Stop (as if killed) after this step, leaving only the checkpoint. For tests and demos.
     pub stop_after: Option<u64>,
     /// A loss above this multiple of the first step's loss counts as exploding.
@@ -129,6 +132,7 @@ impl Default for TrainOptions {
             device: DeviceChoice::Auto,
             checkpoint_every: 500,
             resume: false,
+            resume_if_checkpoint: false,
             stop_after: None,
             explode_factor: 1e4,
             mask_monomorphic: false,
@@ -377,6 +381,7 @@ fn write_checkpoint(
     key: &serde_json::Value,
     producer: &Producer,
     (sketch_path, sketch_sha, seed): (&Path, &str, u64),
+    lr: f64,
 ) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| ArtifactError::io(dir, e))?;
     let path = dir.join(CHECKPOINT_FILE);
@@ -384,6 +389,10 @@ fn write_checkpoint(
     let mut m =
         Manifest::new(ArtifactKind::Checkpoint, producer.clone()).param("resume_key", key.clone());
     m.params.insert("step".into(), state.step.into());
+    // Not in the resume key (`--resume` may go on at a lower --lr after a divergence), but
+    // `--resume-if-checkpoint` resumes only at the same --lr: then the model is the bytes an
+    // uninterrupted run makes.
+    m.params.insert("lr".into(), lr.into());
     m.shape = vec![state.step];
     m.seed = Some(seed);
     m.inputs = vec![artifact::FileRef::new(
@@ -400,13 +409,48 @@ fn write_checkpoint(
     Ok(())
 }
 
+/// The checkpoint in `dir` when these options can resume it: same sketch and settings (the
+/// resume key), the same --mask-monomorphic, and a step before --steps; with the --lr it was
+/// written at.
+fn resumable(
+    dir: &Path,
+    key: &serde_json::Value,
+    shape: Shape,
+    opts: &TrainOptions,
+    device: Device,
+) -> Result<(State, Option<f64>), TrainError> {
+    let (state, lr) = read_checkpoint(dir, key, shape, opts, device)?;
+    // A checkpoint carries its mask; the resume key (whose schema is fixed) does not, so check
+    // here that a resumed run keeps --mask-monomorphic as it was.
+    if state.gen.mask.is_some() != opts.mask_monomorphic {
+        return Err(TrainError::Checkpoint {
+            path: dir.join(CHECKPOINT_FILE),
+            message: format!(
+                "was written {} --mask-monomorphic; resume with the same setting",
+                if state.gen.mask.is_some() {
+                    "with"
+                } else {
+                    "without"
+                }
+            ),
+        });
+    }
+    if state.step >= opts.steps {
+        return Err(TrainError::Usage(format!(
+            "--resume: the checkpoint is at step {}, not before --steps {}",
+            state.step, opts.steps
+        )));
+    }
+    Ok((state, lr))
+}
+
 fn read_checkpoint(
     dir: &Path,
     key: &serde_json::Value,
     shape: Shape,
     opts: &TrainOptions,
     device: Device,
-) -> Result<State, TrainError> {
+) -> Result<(State, Option<f64>), TrainError> {
     let path = dir.join(CHECKPOINT_FILE);
     if !path.exists() {
         return Err(TrainError::Usage(format!(
@@ -460,12 +504,16 @@ fn read_checkpoint(
             losses.len()
         )));
     }
-    Ok(State {
-        gen,
-        adam,
-        step,
-        losses,
-    })
+    let lr = manifest.params.get("lr").and_then(|v| v.as_f64());
+    Ok((
+        State {
+            gen,
+            adam,
+            step,
+            losses,
+        },
+        lr,
+    ))
 }
 
 /// Train on `sketch_input`, writing the model and its logs to `out_dir`.
@@ -522,8 +570,32 @@ pub fn train(
     let producer = Producer::new("train", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let checkpoint_dir = out_dir.join(CHECKPOINT_DIR);
 
-    let mut state = if opts.resume {
-        read_checkpoint(&checkpoint_dir, &key, shape, opts, device)?
+    let resumed = if opts.resume {
+        Some(resumable(&checkpoint_dir, &key, shape, opts, device)?.0)
+    } else if opts.resume_if_checkpoint && checkpoint_dir.join(CHECKPOINT_FILE).exists() {
+        match resumable(&checkpoint_dir, &key, shape, opts, device).and_then(|(state, lr)| {
+            if lr == Some(opts.lr) {
+                Ok(state)
+            } else {
+                Err(TrainError::Usage(format!(
+                    "the checkpoint was written at --lr {}, this run has {}",
+                    lr.map_or("(not recorded)".to_string(), |l| l.to_string()),
+                    opts.lr
+                )))
+            }
+        }) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::info!("not resuming, starting at step 0: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let resuming = resumed.is_some();
+    let mut state = if let Some(state) = resumed {
+        state
     } else {
         let gen = Generator::new(
             shape,
@@ -539,31 +611,10 @@ pub fn train(
             losses: Vec::new(),
         }
     };
-    // A checkpoint carries its mask; the resume key (whose schema is fixed) does not, so check
-    // here that a resumed run keeps --mask-monomorphic as it was.
-    if opts.resume && state.gen.mask.is_some() != opts.mask_monomorphic {
-        return Err(TrainError::Checkpoint {
-            path: checkpoint_dir.join(CHECKPOINT_FILE),
-            message: format!(
-                "was written {} --mask-monomorphic; resume with the same setting",
-                if state.gen.mask.is_some() {
-                    "with"
-                } else {
-                    "without"
-                }
-            ),
-        });
-    }
-    if !opts.resume {
+    if !resuming {
         state.gen.mask = mask;
     }
     let masked_snps = state.gen.mask.as_ref().map_or(0, |m| m.fixed());
-    if state.step >= opts.steps {
-        return Err(TrainError::Usage(format!(
-            "--resume: the checkpoint is at step {}, not before --steps {}",
-            state.step, opts.steps
-        )));
-    }
     let resumed_from = state.step;
     let restart_of = |step: u64| {
         if opts.restart_every == 0 {
@@ -643,6 +694,7 @@ pub fn train(
                 &key,
                 &producer,
                 (&sketch_path, &sketch_manifest.sha256, opts.seed),
+                opts.lr,
             )?;
             last_checkpoint = Some(state.step);
         }

@@ -61,6 +61,10 @@ struct Cli {
     /// Continue from OUT/checkpoint/ (same sketch and settings) instead of starting afresh
     #[arg(long)]
     resume: bool,
+    /// Continue from OUT/checkpoint/ when it holds a checkpoint of this sketch and these
+    /// settings, else start afresh (what `gmmn run` passes, so that a killed run resumes)
+    #[arg(long, conflicts_with = "resume")]
+    resume_if_checkpoint: bool,
     /// Stop after this step as if killed, leaving a checkpoint (for demonstrating --resume)
     #[arg(long, hide = true)]
     stop_after: Option<u64>,
@@ -160,6 +164,7 @@ fn main() -> ExitCode {
         device: cli.device,
         checkpoint_every: cli.checkpoint_every,
         resume: cli.resume,
+        resume_if_checkpoint: cli.resume_if_checkpoint,
         stop_after: cli.stop_after,
         mask_monomorphic: cli.mask_monomorphic,
         local_blocks: cli.local_blocks,

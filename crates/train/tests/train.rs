@@ -213,6 +213,71 @@ fn resumed_run_ends_with_the_same_weights() {
     assert!(err.to_string().contains("other settings"), "{err}");
 }
 
+/// What `gmmn run` passes: resume when the checkpoint is of this sketch, these settings and this
+/// --lr (then the model is the bytes of an uninterrupted run), else start at step 0 without an
+/// error (a checkpoint of another --lr or other settings, or none at all).
+#[test]
+fn resume_if_checkpoint_resumes_only_what_it_can_finish_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = relu_sketch("EAS", 1, 2, &dir.path().join("sketch"));
+    let whole = dir.path().join("whole");
+    train::train(&sk, &whole, &tiny(12), &mut |_| {}).unwrap();
+    let model = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
+    let if_checkpoint = |opts: TrainOptions| TrainOptions {
+        resume_if_checkpoint: true,
+        ..opts
+    };
+
+    // No checkpoint: a fresh run.
+    let fresh = dir.path().join("fresh");
+    let s = train::train(&sk, &fresh, &if_checkpoint(tiny(12)), &mut |_| {}).unwrap();
+    assert_eq!(s.resumed_from, 0);
+    assert_eq!(model(&fresh), model(&whole));
+
+    // A checkpoint of the same settings: resumed, same bytes.
+    let parts = dir.path().join("parts");
+    let stop = |d: &Path, opts: TrainOptions| {
+        let r = train::train(
+            &sk,
+            d,
+            &TrainOptions {
+                stop_after: Some(7),
+                ..opts
+            },
+            &mut |_| {},
+        );
+        assert!(matches!(r, Err(TrainError::Stopped(7))), "{r:?}");
+    };
+    stop(&parts, tiny(12));
+    let s = train::train(&sk, &parts, &if_checkpoint(tiny(12)), &mut |_| {}).unwrap();
+    assert_eq!(s.resumed_from, 7, "where --stop-after left its checkpoint");
+    assert_eq!(model(&parts), model(&whole));
+    assert!(
+        !parts.join("checkpoint").exists(),
+        "a finished run drops its checkpoint"
+    );
+
+    // A checkpoint written at another --lr, or of other settings: started afresh, no error.
+    for other in [
+        TrainOptions {
+            lr: 5e-3,
+            ..tiny(12)
+        },
+        TrainOptions {
+            hidden: 64,
+            ..tiny(12)
+        },
+    ] {
+        let d = dir
+            .path()
+            .join(format!("other-{}-{}", other.lr, other.hidden));
+        stop(&d, other);
+        let s = train::train(&sk, &d, &if_checkpoint(tiny(12)), &mut |_| {}).unwrap();
+        assert_eq!(s.resumed_from, 0);
+        assert_eq!(model(&d), model(&whole));
+    }
+}
+
 #[test]
 fn diverging_loss_stops_with_a_clear_message_and_keeps_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

@@ -419,7 +419,7 @@ impl Runner<'_> {
             variant.sketch.clone(),
             "sketch.npy",
         );
-        let train = self.group_step(
+        let mut train = self.group_step(
             id("train"),
             "train",
             &gdir.join("sketch"),
@@ -427,6 +427,10 @@ impl Runner<'_> {
             variant.train.clone(),
             "model.safetensors",
         );
+        // A run killed while training goes on from the last checkpoint (of the same sketch and
+        // settings, else from step 0); the model is the same bytes. Not in the step's stamp: it
+        // does not change what the step makes.
+        train.extra_args.push("--resume-if-checkpoint".into());
 
         let mut sample_params = self.with_seed(variant.sample.clone());
         if !sample_params.contains_key("n") && !sample_params.contains_key("individuals") {
