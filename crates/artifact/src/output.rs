@@ -37,16 +37,23 @@ impl OutputSet {
         F: FnOnce(&mut HashingWriter<BufWriter<File>>) -> Result<()>,
     {
         let tmp = self.stage_path(target, false)?;
-        let file = File::create(&tmp).map_err(|e| ArtifactError::io(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| ArtifactError::io(target, e))?;
         let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-        write(&mut w)?;
-        w.flush().map_err(|e| ArtifactError::io(&tmp, e))?;
+        // A writer's error without a path (a Parquet encoder's `No space left on device`) gets
+        // the target's: the user must learn which file could not be written.
+        write(&mut w).map_err(|e| match e {
+            ArtifactError::Invalid { message } => {
+                ArtifactError::layout(target, format!("could not write: {message}"))
+            }
+            e => e,
+        })?;
+        w.flush().map_err(|e| ArtifactError::io(target, e))?;
         let bytes = w.bytes_written();
         let (sha, buf) = w.finish();
         let file = buf
             .into_inner()
-            .map_err(|e| ArtifactError::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| ArtifactError::io(&tmp, e))?;
+            .map_err(|e| ArtifactError::io(target, e.into_error()))?;
+        file.sync_all().map_err(|e| ArtifactError::io(target, e))?;
         Ok((sha, bytes))
     }
 
@@ -114,10 +121,10 @@ impl OutputSet {
         let target = manifest_path(data);
         let tmp = self.stage_path(&target, true)?;
         let text = manifest.to_yaml()?;
-        let mut file = File::create(&tmp).map_err(|e| ArtifactError::io(&tmp, e))?;
+        let mut file = File::create(&tmp).map_err(|e| ArtifactError::io(&target, e))?;
         file.write_all(text.as_bytes())
             .and_then(|_| file.sync_all())
-            .map_err(|e| ArtifactError::io(&tmp, e))?;
+            .map_err(|e| ArtifactError::io(&target, e))?;
         Ok(())
     }
 
@@ -130,7 +137,8 @@ impl OutputSet {
                 message: format!("{}: not a file name", target.display()),
             })?
             .to_string_lossy();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        remove_stale_temporaries(&dir, &name);
+        let tmp = dir.join(format!(".{name}{TMP_INFIX}{}", std::process::id()));
         self.staged.push(Staged {
             tmp: tmp.clone(),
             target: target.to_path_buf(),
@@ -152,7 +160,11 @@ impl OutputSet {
         let (manifests, data): (Vec<&Staged>, Vec<&Staged>) =
             staged.iter().partition(|s| s.is_manifest);
         let mut dirs: Vec<PathBuf> = Vec::new();
-        for s in data.into_iter().chain(manifests) {
+        let kill_after = fault::kill_after_renames();
+        for (i, s) in data.into_iter().chain(manifests).enumerate() {
+            if kill_after == Some(i) {
+                fault::kill_self();
+            }
             fs::rename(&s.tmp, &s.target).map_err(|e| ArtifactError::io(&s.target, e))?;
             let d = parent_dir(&s.target);
             if !dirs.contains(&d) {
@@ -166,6 +178,70 @@ impl OutputSet {
             }
         }
         Ok(())
+    }
+}
+
+/// Temporaries are `.<target name>.tmp-<pid>`.
+const TMP_INFIX: &str = ".tmp-";
+
+/// Remove `.<name>.tmp-<pid>` files in `dir` left by a process that no longer runs (a stage
+/// killed before its commit cannot clean up after itself; a later run of the stage does).
+/// A temporary of a live process is left alone. Only where /proc tells which processes live.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}{TMP_INFIX}");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !alive(&proc.join(pid)) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether the process of `/proc/<pid>` runs: it exists and is not a zombie (a killed stage
+/// whose parent died too stays a zombie until init reaps it, which in a container may be never).
+fn alive(proc_pid: &Path) -> bool {
+    let Ok(stat) = fs::read_to_string(proc_pid.join("stat")) else {
+        return false;
+    };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses, the state follows the last `)`.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X'))
+}
+
+/// A fault-injection point for the kill -9 harness (tests/faults.rs, `make faults`): with
+/// `GMMN_FAULT_KILL=<program>:<n>` in its environment, the process whose executable is named
+/// `<program>` kills itself with SIGKILL just before the n-th rename of a commit (0-based), so
+/// the harness can stop a stage in the middle of its atomic write, which a kill at a random time
+/// almost never hits. Unset, it costs one environment lookup per commit.
+mod fault {
+    pub(super) fn kill_after_renames() -> Option<usize> {
+        let spec = std::env::var("GMMN_FAULT_KILL").ok()?;
+        let (program, n) = spec.rsplit_once(':')?;
+        let exe = std::env::current_exe().ok()?;
+        (exe.file_name()?.to_str()? == program).then(|| n.parse().ok())?
+    }
+
+    pub(super) fn kill_self() -> ! {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+        // The signal is on its way; never go on to the rename.
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
     }
 }
 
