@@ -20,7 +20,7 @@ export LIBTORCH_USE_PYTORCH := 1
 export VIRTUAL_ENV := $(VENV)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help setup bcftools build build-release test reproduce quality privacy validate bench clean
+.PHONY: help setup bcftools build build-release test reproduce quality privacy validate bench fuzz faults clean
 
 help:
 	@echo "make reproduce   set up, build, run Table I (workflows/table1.yaml) and the quickstart, audit (results in $(OUT)/)"
@@ -29,6 +29,8 @@ help:
 	@echo "make validate    the best configuration and the references on 4 simulated data sets it was not tuned on"
 	@echo "make test        build and run every test"
 	@echo "make bench       ingest beside bcftools, training step beside its GEMM floor, evaluation beside its target, output at scale, SNP scaling"
+	@echo "make fuzz        each reader of untrusted bytes under libFuzzer, FUZZ_RUNS (1000000) inputs each (docs/reliability.md)"
+	@echo "make faults      kill -9 at 50 points of gmmn run and its stages, full and read-only disks, numerical faults"
 	@echo "make setup       check the toolchain and fetch dependencies"
 
 # What the build needs beyond a Rust toolchain: libtorch (torch from PyPI, ~4.7 GB, once).
@@ -150,6 +152,39 @@ bench: build-release
 	bash bench/simulate.sh
 	@echo
 	bash bench/scaling.sh
+
+# `make fuzz`: every target of fuzz/ (one per reader of bytes a user hands us; the list is
+# crates/fuzz-targets' TARGETS, which tests/replay.rs checks against this one) under libFuzzer
+# for FUZZ_RUNS inputs, starting from fuzz/seeds (made from the shipped data by
+# tools/fuzz_seeds.sh) and the saved corpus, which it grows (shrink it with `cargo fuzz cmin`).
+# A crash stops it, leaving the input in fuzz/artifacts/<target>/: copy it to
+# fuzz/regressions/<target>/, where `make test` replays it. Needs a nightly toolchain (cargo fuzz
+# instruments with -Z flags); no sanitizer: the code under test is safe Rust and libtorch is not
+# built for ASan, and a panic, an overflow (debug assertions are on), a hang or an out-of-memory
+# is what it looks for.
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS := vcf vcf_bgzf panel manifest spec sketch model chain_model parquet
+FUZZ_FLAGS := -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
+
+fuzz: setup
+	@rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz build --sanitizer none
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "== fuzz $$t: $(FUZZ_RUNS) inputs"; \
+		(cd fuzz && $(CARGO) +nightly fuzz run --sanitizer none $$t corpus/$$t seeds/$$t -- \
+			-runs=$(FUZZ_RUNS) $(FUZZ_FLAGS)) || exit 1; \
+	done
+
+# `make faults`: tests/faults.rs with 50 kill points (make test runs 8): gmmn run killed at
+# random times and inside each stage's commits, training killed and resumed, a full and a
+# read-only filesystem under each stage, sketches of another dtype or byte order.
+KILL_POINTS ?= 50
+
+faults: setup
+	$(CARGO) build --locked --workspace --bins --tests
+	GMMN_KILL_POINTS=$(KILL_POINTS) $(CARGO) test --locked --test faults -- --nocapture --test-threads 1
 
 clean:
 	rm -rf $(OUT) target bench/work

@@ -166,10 +166,21 @@ pub(crate) fn polars_err(e: PolarsError) -> ArtifactError {
 
 /// The whole of a Parquet file as a DataFrame; `path` names the file in errors.
 pub(crate) fn read_parquet_frame(path: &Path) -> Result<DataFrame> {
-    let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))
+    // Read whole (polars would map it whole anyway): the claims of its footer and page headers
+    // are checked on these bytes before polars decodes them.
+    let bytes = std::fs::read(path).map_err(|e| ArtifactError::io(path, e))?;
+    crate::guard::decode(path, "Parquet file", || {
+        let bytes = polars_buffer::Buffer::from(bytes);
+        let mut reader = ParquetReader::new(std::io::Cursor::new(bytes.clone()));
+        let meta = reader
+            .get_metadata()
+            .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))?
+            .clone();
+        crate::guard::check_parquet_claims(path, &bytes, &meta)?;
+        reader
+            .finish()
+            .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))
+    })
 }
 
 /// Column `name` of `df`, or an error naming the file and the columns it has.

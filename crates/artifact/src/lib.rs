@@ -18,6 +18,7 @@ mod coordinates;
 mod error;
 pub mod features;
 mod genotype;
+mod guard;
 mod hash;
 mod manifest;
 mod output;

@@ -40,7 +40,8 @@ impl Sketch {
     }
 
     pub fn read_npy(path: &Path) -> Result<Sketch> {
-        let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+        let mut file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+        check_npy_header(path, &mut file)?;
         let array = Array2::<f32>::read_npy(std::io::BufReader::new(file))
             .map_err(|e| ArtifactError::layout(path, format!("not a 2-d f32 .npy: {e}")))?;
         let (restarts, features) = array.dim();
@@ -51,6 +52,54 @@ impl Sketch {
             values,
         })
     }
+}
+
+/// The header of a sketch `.npy` must be what a 2-d array's is: a flat dict (`descr`,
+/// `fortran_order`, `shape`) of at most 4 KiB. Checked before ndarray-npy parses it because its
+/// Python-literal parser backtracks exponentially on nested brackets: fuzzing found a 118-byte
+/// header of `{` pairs that it worked on for minutes (fuzz/regressions/sketch/).
+fn check_npy_header(path: &Path, file: &mut std::fs::File) -> Result<()> {
+    use std::io::{Read, Seek};
+    const MAX_HEADER: usize = 4096;
+    let mut start = vec![0u8; 12 + MAX_HEADER];
+    let mut got = 0;
+    while got < start.len() {
+        match file.read(&mut start[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(ArtifactError::io(path, e)),
+        }
+    }
+    file.rewind().map_err(|e| ArtifactError::io(path, e))?;
+    let bad = |why: &str| {
+        Err(ArtifactError::layout(
+            path,
+            format!("not a 2-d f32 .npy: {why}"),
+        ))
+    };
+    let start = &start[..got];
+    if start.len() < 10 || &start[..6] != b"\x93NUMPY" {
+        return bad("no .npy magic string");
+    }
+    let (len, at) = match start[6] {
+        1 => (u16::from_le_bytes([start[8], start[9]]) as usize, 10),
+        2 | 3 if start.len() >= 12 => (
+            u32::from_le_bytes([start[8], start[9], start[10], start[11]]) as usize,
+            12,
+        ),
+        v => return bad(&format!("format version {v} is not one of 1, 2, 3")),
+    };
+    if len > MAX_HEADER {
+        return bad(&format!(
+            "a header of {len} bytes (a 2-d array's takes about 128)"
+        ));
+    }
+    let header = &start[at..(at + len).min(start.len())];
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if count(b'{') > 1 || count(b'}') > 1 || count(b'(') > 1 || count(b')') > 1 || count(b'[') > 0 {
+        return bad("its header is not a flat dict of descr, fortran_order and shape");
+    }
+    Ok(())
 }
 
 /// What a sketch manifest records so that the trainer can rebuild phi without the genotypes.

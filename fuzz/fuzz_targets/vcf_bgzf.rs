@@ -1,0 +1,5 @@
+#![no_main]
+// Entry point and what it reads: fuzz_targets::vcf_bgzf (crates/fuzz-targets/src/lib.rs).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    fuzz_targets::vcf_bgzf(data);
+});
