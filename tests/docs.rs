@@ -15,8 +15,9 @@ use gmmn_sim::{
 };
 
 /// The pages whose commands are checked.
-const PAGES: [&str; 8] = [
+const PAGES: [&str; 9] = [
     "README.md",
+    "docs/reliability.md",
     "docs/privacy.md",
     "docs/stages.md",
     "docs/workflows.md",

@@ -17,7 +17,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use artifact::Manifest;
-use gmmn_sim::{bin, data, files_below, repo_root, run, sketch_tiny, stderr, train_tiny};
+use gmmn_sim::{
+    bin, data, files_below, repo_root, run, sketch_tiny, stderr, train_tiny, TRAIN_TINY,
+};
 
 /// The stage binaries `gmmn run` calls on the kill harness's spec, and `gmmn` itself.
 const BINARIES: &[&str] = &[
@@ -304,28 +306,11 @@ fn training_killed_by_sigkill_resumes_from_its_checkpoint_to_the_same_model() {
     let sketch_dir = tmp.path().join("sketch");
     assert!(sketch_tiny(&sketch_dir).status.success());
     let sketch = sketch_dir.join("sketch.npy");
-    // The tests' tiny configuration over 60 steps, a checkpoint after each.
+    // The tests' tiny configuration (30 steps), a checkpoint after each.
     let train = |out: &Path, extra: &[&str]| {
         let mut cmd = Command::new(bin("gmmn-train"));
-        cmd.arg(&sketch).arg("--out").arg(out).args([
-            "--steps",
-            "60",
-            "--hidden",
-            "64",
-            "--latent",
-            "16",
-            "--batch",
-            "64",
-            "--restart-every",
-            "10",
-            "--lr",
-            "1e-3",
-            "--device",
-            "cpu",
-            "--checkpoint-every",
-            "1",
-            "--quiet",
-        ]);
+        cmd.arg(&sketch).arg("--out").arg(out).args(TRAIN_TINY);
+        cmd.args(["--checkpoint-every", "1", "--quiet"]);
         cmd.args(extra);
         cmd
     };
@@ -515,6 +500,22 @@ fn a_full_disk_or_a_read_only_output_fails_cleanly_with_the_path() {
     assert_eq!(ran, 2 * stages.len());
 }
 
+/// `bytes` written as `file` under the manifest of the artifact `original` with their sha256
+/// and size: a reader gets past the hash check to the bytes themselves.
+fn with_bytes_of(original: &Path, file: &Path, bytes: &[u8]) {
+    std::fs::write(file, bytes).unwrap();
+    let meta = artifact::manifest_path(original);
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let m = Manifest::from_yaml(&text, &meta).unwrap();
+    let text = text
+        .replace(&m.sha256, &artifact::sha256_file(file).unwrap())
+        .replace(
+            &format!("bytes: {}", m.bytes),
+            &format!("bytes: {}", bytes.len()),
+        );
+    std::fs::write(artifact::manifest_path(file), text).unwrap();
+}
+
 /// A sketch whose .npy holds float64 or big-endian float32 values: refused with a clear reason,
 /// or read as the same numbers, never a panic.
 #[test]
@@ -583,17 +584,7 @@ fn a_sketch_of_another_dtype_or_byte_order_is_refused_or_read_right() {
             }
         }
         let file = dir.join("sketch.npy");
-        std::fs::write(&file, &bytes).unwrap();
-        // The manifest of the real sketch, with this file's hash and size: only the bytes differ.
-        let mut manifest = std::fs::read_to_string(sketch.join("sketch.npy.meta.yaml")).unwrap();
-        let m = Manifest::from_yaml(&manifest, &sketch.join("sketch.npy.meta.yaml")).unwrap();
-        manifest = manifest
-            .replace(&m.sha256, &artifact::sha256_file(&file).unwrap())
-            .replace(
-                &format!("bytes: {}", m.bytes),
-                &format!("bytes: {}", bytes.len()),
-            );
-        std::fs::write(dir.join("sketch.npy.meta.yaml"), manifest).unwrap();
+        with_bytes_of(&sketch.join("sketch.npy"), &file, &bytes);
         match artifact::Sketch::read_npy(&file) {
             Ok(read) => assert_eq!(read.values, values, "{name}: read as other numbers"),
             Err(e) => {
@@ -610,5 +601,38 @@ fn a_sketch_of_another_dtype_or_byte_order_is_refused_or_read_right() {
                 "{name}: the error does not name the file: {e}"
             );
         }
+    }
+}
+
+/// The Parquet files that once crashed the reader (fuzz/regressions/parquet/: a panic in the
+/// footer reader, an abort on a 2^61-byte allocation, a panic on a polars pool thread), handed
+/// to a stage as a group's genotypes under a manifest that matches their bytes: an error naming
+/// the file, no panic message, no output.
+#[test]
+fn parquet_files_that_crashed_the_reader_are_refused_by_the_stages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let groups = gmmn_sim::shared_1kg_groups();
+    let regressions = repo_root().join("fuzz/regressions/parquet");
+    let inputs = files_below(&regressions);
+    assert!(inputs.len() >= 4, "{inputs:?}");
+    for name in inputs {
+        let dir = tmp.path().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["EAS.variants.parquet", "EAS.variants.parquet.meta.yaml"] {
+            std::fs::copy(groups.join(f), dir.join(f)).unwrap();
+        }
+        let file = dir.join("EAS.parquet");
+        let bytes = std::fs::read(regressions.join(&name)).unwrap();
+        with_bytes_of(&groups.join("EAS.parquet"), &file, &bytes);
+        let out = dir.join("sketch");
+        let o = run("gmmn-sketch", &[&file, &"--out", &out]);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{name}: accepted");
+        assert!(e.contains(&file.display().to_string()), "{name}: {e}");
+        assert!(
+            !e.contains("panicked") && !e.contains("RUST_BACKTRACE"),
+            "{name}: {e}"
+        );
+        assert!(!out.exists(), "{name}: output left behind");
     }
 }

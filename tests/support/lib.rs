@@ -217,27 +217,29 @@ pub fn sketch_tiny(out: &Path) -> Output {
     )
 }
 
-/// `gmmn-train` with the tests' tiny configuration (30 steps, H 64, Z 16, batch 64, restart
-/// every 10, lr 1e-3, CPU), plus `extra`.
+/// The tests' tiny training configuration (30 steps, H 64, Z 16, batch 64, restart every 10,
+/// lr 1e-3, CPU).
+pub const TRAIN_TINY: [&str; 14] = [
+    "--steps",
+    "30",
+    "--hidden",
+    "64",
+    "--latent",
+    "16",
+    "--batch",
+    "64",
+    "--restart-every",
+    "10",
+    "--lr",
+    "1e-3",
+    "--device",
+    "cpu",
+];
+
+/// `gmmn-train` with the tests' tiny configuration ([`TRAIN_TINY`]), plus `extra`.
 pub fn train_tiny(sketch: &Path, out: &Path, extra: &[&str]) -> Output {
-    const TINY: [&str; 14] = [
-        "--steps",
-        "30",
-        "--hidden",
-        "64",
-        "--latent",
-        "16",
-        "--batch",
-        "64",
-        "--restart-every",
-        "10",
-        "--lr",
-        "1e-3",
-        "--device",
-        "cpu",
-    ];
     let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&sketch, &"--out", &out];
-    for a in TINY.iter().chain(extra) {
+    for a in TRAIN_TINY.iter().chain(extra) {
         args.push(a);
     }
     run("gmmn-train", &args)

@@ -388,7 +388,7 @@ fn bad_sketches_are_refused_without_output() {
     );
     check(&[&short], "does not match the manifest", "shape");
 
-    // A NaN in the sketch (hash fixed up): refused as damaged data, not as a bad manifest.
+    // A NaN and an inf in the sketch (hash fixed up): refused as damaged data, not as a bad manifest.
     let nan = dir.path().join("nan");
     copy_dir(&sk, &nan);
     let npy = nan.join("sketch.npy");
@@ -396,6 +396,7 @@ fn bad_sketches_are_refused_without_output() {
     let (restarts, features) = (info.shape[0] as usize, info.shape[1] as usize);
     let mut values = vec![0.5f32; restarts * features];
     values[3] = f32::NAN;
+    values[4] = f32::INFINITY;
     replace_sketch_keeping_manifest(
         &npy,
         &artifact::Sketch {
@@ -406,7 +407,7 @@ fn bad_sketches_are_refused_without_output() {
     );
     check(
         &[&nan],
-        "the sketch holds 1 non-finite value(s) (NaN or inf)",
+        "the sketch holds 2 non-finite value(s) (NaN or inf)",
         "nan",
     );
 }
