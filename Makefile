@@ -179,12 +179,13 @@ fuzz: setup
 
 # `make faults`: tests/faults.rs with 50 kill points (make test runs 8): gmmn run killed at
 # random times and inside each stage's commits, training killed and resumed, a full and a
-# read-only filesystem under each stage, sketches of another dtype or byte order.
+# read-only filesystem under each stage, sketches of another dtype or byte order. `--workspace`
+# keeps the features of `make test`'s build: without it cargo rebuilds polars.
 KILL_POINTS ?= 50
 
 faults: setup
 	$(CARGO) build --locked --workspace --bins --tests
-	GMMN_KILL_POINTS=$(KILL_POINTS) $(CARGO) test --locked --test faults -- --nocapture --test-threads 1
+	GMMN_KILL_POINTS=$(KILL_POINTS) $(CARGO) test --locked --workspace --test faults -- --nocapture --test-threads 1
 
 clean:
 	rm -rf $(OUT) target bench/work
