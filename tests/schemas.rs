@@ -193,7 +193,8 @@ fn in_process_manifests_validate() {
                             "seed": 7
                         }),
                     )
-                    .param("step", 5);
+                    .param("step", 5)
+                    .param("lr", 0.001);
                 m.shape = vec![5];
                 m.seed = Some(7);
             }
@@ -907,6 +908,8 @@ fn mutations(original: &Value) -> Vec<(String, Mutation)> {
             ("shape zero", mu(|v| v["shape"] = json!([0]))),
             ("step zero", mu(|v| v["params"]["step"] = json!(0))),
             ("step as string", mu(|v| v["params"]["step"] = json!("5"))),
+            ("lr zero", mu(|v| v["params"]["lr"] = json!(0.0))),
+            ("lr as string", mu(|v| v["params"]["lr"] = json!("1e-3"))),
             (
                 "resume_key not an object",
                 mu(|v| v["params"]["resume_key"] = json!("abc")),
