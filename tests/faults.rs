@@ -435,15 +435,10 @@ fn in_namespace(dir: &Path, script: &str) -> Option<Output> {
 fn a_full_disk_or_a_read_only_output_fails_cleanly_with_the_path() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = tmp.path().join("inputs");
-    // Real inputs for each stage, made on the ordinary filesystem.
-    let ingest = inputs.join("ingest");
-    let o = run(
-        "gmmn-ingest",
-        &[&data("1kg_phase3_805snp.vcf.gz"), &"--out", &ingest],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let groups = inputs.join("groups");
-    gmmn_sim::split_1kg_super_populations(&ingest, &groups);
+    // Real inputs for each stage, made on the ordinary filesystem (the tests' shared ingest and
+    // split of the 1000 Genomes data, beside each other).
+    let groups = gmmn_sim::shared_1kg_groups();
+    let ingest = groups.parent().unwrap().join("ingest");
     let sketch = inputs.join("sketch");
     assert!(sketch_tiny(&sketch).status.success());
     let model = inputs.join("model");

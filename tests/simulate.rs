@@ -187,4 +187,24 @@ fn simulate_mistakes_are_refused_with_the_reason() {
         // Refused before anything was committed: no output directory left behind.
         assert!(!out.exists(), "{message}: {} left behind", out.display());
     }
+    // A failure after an artifact was committed (the split, over a panel that names none of the
+    // VCF's samples) keeps the directory: a rerun with a right panel goes on from the ingest.
+    let nobody = tmp.path().join("nobody.panel");
+    std::fs::write(&nobody, "sample\tsuper_pop\nNOBODY1\tEUR\nNOBODY2\tEUR\n").unwrap();
+    let o = gmmn(&[
+        &vcf,
+        &"--panel",
+        &nobody,
+        &"--individuals",
+        &"5",
+        &"--out",
+        &out,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("are not in the panel"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(out.join("ingest/genotypes.parquet.meta.yaml").is_file());
 }

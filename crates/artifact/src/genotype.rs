@@ -169,17 +169,14 @@ pub(crate) fn read_parquet_frame(path: &Path) -> Result<DataFrame> {
     // Read whole (polars would map it whole anyway): the claims of its footer and page headers
     // are checked on these bytes before polars decodes them.
     let bytes = std::fs::read(path).map_err(|e| ArtifactError::io(path, e))?;
+    let unreadable =
+        |e: PolarsError| ArtifactError::layout(path, format!("not a readable Parquet file: {e}"));
     crate::guard::decode(path, "Parquet file", || {
         let bytes = polars_buffer::Buffer::from(bytes);
         let mut reader = ParquetReader::new(std::io::Cursor::new(bytes.clone()));
-        let meta = reader
-            .get_metadata()
-            .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))?
-            .clone();
+        let meta = reader.get_metadata().map_err(unreadable)?.clone();
         crate::guard::check_parquet_claims(path, &bytes, &meta)?;
-        reader
-            .finish()
-            .map_err(|e| ArtifactError::layout(path, format!("not a readable Parquet file: {e}")))
+        reader.finish().map_err(unreadable)
     })
 }
 

@@ -61,23 +61,18 @@ impl Sketch {
 fn check_npy_header(path: &Path, file: &mut std::fs::File) -> Result<()> {
     use std::io::{Read, Seek};
     const MAX_HEADER: usize = 4096;
-    let mut start = vec![0u8; 12 + MAX_HEADER];
-    let mut got = 0;
-    while got < start.len() {
-        match file.read(&mut start[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) => return Err(ArtifactError::io(path, e)),
-        }
-    }
-    file.rewind().map_err(|e| ArtifactError::io(path, e))?;
+    let mut start = Vec::with_capacity(12 + MAX_HEADER);
+    (&mut *file)
+        .take(12 + MAX_HEADER as u64)
+        .read_to_end(&mut start)
+        .and_then(|_| file.rewind())
+        .map_err(|e| ArtifactError::io(path, e))?;
     let bad = |why: &str| {
         Err(ArtifactError::layout(
             path,
             format!("not a 2-d f32 .npy: {why}"),
         ))
     };
-    let start = &start[..got];
     if start.len() < 10 || &start[..6] != b"\x93NUMPY" {
         return bad("no .npy magic string");
     }

@@ -573,18 +573,16 @@ pub fn train(
     let resumed = if opts.resume {
         Some(resumable(&checkpoint_dir, &key, shape, opts, device)?.0)
     } else if opts.resume_if_checkpoint && checkpoint_dir.join(CHECKPOINT_FILE).exists() {
-        match resumable(&checkpoint_dir, &key, shape, opts, device).and_then(|(state, lr)| {
-            if lr == Some(opts.lr) {
-                Ok(state)
-            } else {
-                Err(TrainError::Usage(format!(
-                    "the checkpoint was written at --lr {}, this run has {}",
-                    lr.map_or("(not recorded)".to_string(), |l| l.to_string()),
+        match resumable(&checkpoint_dir, &key, shape, opts, device) {
+            Ok((state, Some(lr))) if lr == opts.lr => Some(state),
+            Ok((_, lr)) => {
+                tracing::info!(
+                    "not resuming, starting at step 0: the checkpoint was written at --lr {lr:?}, \
+                     this run has {}",
                     opts.lr
-                )))
+                );
+                None
             }
-        }) {
-            Ok(state) => Some(state),
             Err(e) => {
                 tracing::info!("not resuming, starting at step 0: {e}");
                 None

@@ -480,7 +480,7 @@ pub fn manifest_conforms(text: &str) -> bool {
 
 /// Every `*.meta.yaml` below `dir`, relative to it, sorted; hidden entries (`.gmmn/`, temporary
 /// files of an interrupted write) are skipped, and symbolic links to directories not followed.
-fn find_manifests(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+pub(crate) fn find_manifests(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
         let rel = |p: &Path| {
             let r = p.strip_prefix(base).unwrap_or(p);

@@ -136,25 +136,14 @@ pub fn spec_text(opts: &SimulateOptions, vcf: &Path, panel: &Path) -> String {
 pub fn simulate(opts: &SimulateOptions) -> Result<SimulateSummary, SimulateError> {
     let created = !opts.out.exists();
     let result = simulate_in(opts);
-    if result.is_err() && created && opts.out.is_dir() && !holds_artifact(&opts.out) {
+    if result.is_err()
+        && created
+        && opts.out.is_dir()
+        && crate::audit::find_manifests(&opts.out, &mut Vec::new()).is_empty()
+    {
         let _ = std::fs::remove_dir_all(&opts.out);
     }
     result
-}
-
-/// Whether any committed artifact (a `*.manifest.yaml`) lies under `dir`.
-fn holds_artifact(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        let path = e.path();
-        if path.is_dir() {
-            holds_artifact(&path)
-        } else {
-            path.to_string_lossy().ends_with(".manifest.yaml")
-        }
-    })
 }
 
 fn simulate_in(opts: &SimulateOptions) -> Result<SimulateSummary, SimulateError> {
